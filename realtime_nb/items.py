@@ -1,0 +1,367 @@
+"""Conversation items: the ``Item`` type, content parts, and validation of items from cells.
+
+Items are the unit of a Realtime conversation (``RealtimeConversationItem`` in the Yandex and
+OpenAI references). Two directions need two attitudes:
+
+* items a user builds in a cell are validated strictly *before* they reach the wire, so a typo
+  becomes an :class:`~realtime_nb.errors.InvalidItemError` naming the field instead of a
+  server ``error`` three events later;
+* items the server sends are read leniently (:meth:`Item.from_wire`): unknown fields are kept in
+  ``extra``, wrong types are coerced or dropped, nothing raises.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InvalidItemError
+
+ITEM_TYPES = (
+    "message",
+    "function_call",
+    "function_call_output",
+    "mcp_call",
+    "mcp_list_tools",
+    "mcp_approval_request",
+    "mcp_approval_response",
+)
+ROLES = ("system", "user", "assistant")
+STATUSES = ("completed", "incomplete", "in_progress")
+
+#: Content part types a role may carry in ``conversation.item.create``. Assistant audio cannot be
+#: created by a client; ``text`` is the beta spelling of ``output_text``.
+PART_TYPES_BY_ROLE: dict[str, tuple[str, ...]] = {
+    "system": ("input_text",),
+    "user": ("input_text", "input_audio", "input_image"),
+    "assistant": ("output_text", "text"),
+}
+
+_COMMON_FIELDS = ("id", "object", "type", "status", "metadata")
+#: Fields each item type may carry when created from a cell (besides the common ones).
+FIELDS_BY_TYPE: dict[str, tuple[str, ...]] = {
+    "message": ("role", "content"),
+    "function_call": ("name", "arguments", "call_id"),
+    "function_call_output": ("call_id", "output"),
+    "mcp_call": ("name", "arguments", "server_label", "approval_request_id", "output", "error"),
+    "mcp_list_tools": ("server_label", "tools"),
+    "mcp_approval_request": ("name", "arguments", "server_label"),
+    "mcp_approval_response": ("approval_request_id", "approve", "reason"),
+}
+REQUIRED_BY_TYPE: dict[str, tuple[str, ...]] = {
+    "message": ("role", "content"),
+    "function_call": ("name", "arguments"),
+    "function_call_output": ("call_id", "output"),
+    "mcp_call": ("id", "name", "arguments", "server_label"),
+    "mcp_list_tools": ("server_label", "tools"),
+    "mcp_approval_request": ("id", "name", "arguments", "server_label"),
+    "mcp_approval_response": ("id", "approval_request_id", "approve"),
+}
+
+MAX_ITEM_ID = 32
+METADATA_MAX_PAIRS = 16
+METADATA_MAX_KEY = 64
+METADATA_MAX_VALUE = 512
+_ID_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+# The fields of RealtimeConversationItem that Item models as attributes.
+_KNOWN = (
+    "id",
+    "object",
+    "type",
+    "role",
+    "status",
+    "content",
+    "call_id",
+    "name",
+    "arguments",
+    "output",
+    "metadata",
+)
+
+
+@dataclass(eq=True)
+class Item:
+    """One conversation item as the client knows it.
+
+    Attributes follow ``RealtimeConversationItem``; ``previous_item_id`` is the item's
+    predecessor in the conversation (``None`` for the first item), ``extra`` keeps every field
+    the server sent that is not modelled (``server_label``, ``tools``, ``approve``, ...), and
+    ``flagged`` is set when the server named a predecessor this client never saw.
+    """
+
+    id: str
+    type: str
+    object: str | None = None
+    role: str | None = None
+    status: str | None = None
+    content: list[dict[str, Any]] = field(default_factory=list)
+    call_id: str | None = None
+    name: str | None = None
+    arguments: str | None = None
+    output: str | None = None
+    metadata: dict[str, Any] | None = None
+    previous_item_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    flagged: bool = False
+
+    @property
+    def text(self) -> str:
+        """The item's readable text: message text and transcripts, arguments, output, joined."""
+        return item_text(self)
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any], previous_item_id: str | None = None) -> Item:
+        """Build an item from a server payload, leniently: nothing here raises."""
+        get = data.get
+        content_raw = get("content")
+        content = [dict(p) for p in content_raw if isinstance(p, Mapping)] if isinstance(
+            content_raw, list
+        ) else []
+        meta = get("metadata")
+        return cls(
+            id=_as_str(get("id")) or "",
+            type=_as_str(get("type")) or "unknown",
+            object=_as_str(get("object")),
+            role=_as_str(get("role")),
+            status=_as_str(get("status")),
+            content=content,
+            call_id=_as_str(get("call_id")),
+            name=_as_str(get("name")),
+            arguments=_as_text(get("arguments")),
+            output=_as_text(get("output")),
+            metadata=dict(meta) if isinstance(meta, Mapping) else None,
+            previous_item_id=previous_item_id,
+            extra={k: copy.deepcopy(v) for k, v in data.items() if k not in _KNOWN},
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        """The item as a protocol object (only the fields that are set)."""
+        out: dict[str, Any] = {"id": self.id, "type": self.type}
+        for name in ("object", "role", "status"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        if self.type == "message" or self.content:
+            out["content"] = copy.deepcopy(self.content)
+        for name in ("call_id", "name", "arguments", "output"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        if self.metadata is not None:
+            out["metadata"] = dict(self.metadata)
+        for k, v in self.extra.items():
+            out.setdefault(k, copy.deepcopy(v))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything the client knows: the wire fields plus position, text and flag."""
+        out = self.to_wire()
+        out["previous_item_id"] = self.previous_item_id
+        out["text"] = self.text
+        out["flagged"] = self.flagged
+        return out
+
+    def copy(self) -> Item:
+        return copy.deepcopy(self)
+
+    def __repr__(self) -> str:
+        bits = [f"id={self.id!r}", f"type={self.type!r}"]
+        if self.role:
+            bits.append(f"role={self.role!r}")
+        if self.status:
+            bits.append(f"status={self.status!r}")
+        text = self.text
+        if text:
+            bits.append(f"text={text[:60] + '…' if len(text) > 60 else text!r}")
+        if self.flagged:
+            bits.append("flagged=True")
+        return f"Item({', '.join(bits)})"
+
+
+def item_text(item: Item) -> str:
+    """Join what a person reads of an item: text, transcripts, arguments and output."""
+    pieces: list[str] = []
+    for part in item.content:
+        for key in ("text", "transcript"):
+            value = part.get(key)
+            if isinstance(value, str) and value:
+                pieces.append(value)
+                break
+    if item.type == "mcp_list_tools":
+        tools = item.extra.get("tools")
+        if isinstance(tools, list):
+            names = [str(t.get("name")) for t in tools if isinstance(t, Mapping)]
+            pieces.append(", ".join(names))
+    if item.arguments:
+        pieces.append(item.arguments)
+    if item.output:
+        pieces.append(item.output)
+    reason = item.extra.get("reason")
+    if isinstance(reason, str) and reason:
+        pieces.append(reason)
+    return "\n".join(pieces)
+
+
+def _as_str(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float, bool)):
+        return str(value)
+    return None
+
+
+def _as_text(value: Any) -> str | None:
+    """Strings stay strings; JSON-able values (a server sending an object) become JSON text."""
+    if value is None or isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+# --------------------------------------------------------------------------------------------
+# Building and validating items that a cell creates
+
+
+def message(
+    text: str | None = None,
+    role: str = "user",
+    *,
+    content: list[dict[str, Any]] | None = None,
+    id: str | None = None,
+    metadata: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A message item dict with one text part of the right type for ``role``."""
+    if role not in ROLES:
+        raise InvalidItemError("item.role", f"must be one of {', '.join(ROLES)}, got {role!r}")
+    if content is None:
+        if text is None:
+            raise InvalidItemError("item.content", "give text or content")
+        part_type = "output_text" if role == "assistant" else "input_text"
+        content = [{"type": part_type, "text": text}]
+    item: dict[str, Any] = {"type": "message", "role": role, "content": content}
+    if id is not None:
+        item["id"] = id
+    if metadata is not None:
+        item["metadata"] = metadata
+    return item
+
+
+def validate_item(item: Any, where: str = "item") -> dict[str, Any]:
+    """Check an item from a cell; return a clean copy or raise :class:`InvalidItemError`."""
+    if not isinstance(item, Mapping):
+        raise InvalidItemError(where, f"must be a dict, got {type(item).__name__}")
+    item = copy.deepcopy(dict(item))
+    itype = item.get("type")
+    if itype not in ITEM_TYPES:
+        raise InvalidItemError(
+            f"{where}.type", f"unknown item type {itype!r}; expected one of {', '.join(ITEM_TYPES)}"
+        )
+    allowed = set(_COMMON_FIELDS) | set(FIELDS_BY_TYPE[itype])
+    for key in item:
+        if key not in allowed:
+            raise InvalidItemError(f"{where}.{key}", f"not a field of a {itype} item")
+    for key in REQUIRED_BY_TYPE[itype]:
+        if item.get(key) is None:
+            raise InvalidItemError(f"{where}.{key}", f"required for a {itype} item")
+    if "id" in item and item["id"] is not None:
+        _check_id(item["id"], f"{where}.id")
+    obj = item.get("object")
+    if obj is not None and obj != "realtime.item":
+        raise InvalidItemError(f"{where}.object", f"must be 'realtime.item', got {obj!r}")
+    status = item.get("status")
+    if status is not None and status not in STATUSES:
+        raise InvalidItemError(f"{where}.status", f"must be one of {', '.join(STATUSES)}")
+    if item.get("metadata") is not None:
+        _check_metadata(item["metadata"], f"{where}.metadata")
+    for key in ("name", "arguments", "call_id", "output", "server_label", "approval_request_id"):
+        if key in item and item[key] is not None and not isinstance(item[key], str):
+            raise InvalidItemError(f"{where}.{key}", f"must be a string, got {type(item[key]).__name__}")
+    for key in ("name", "call_id", "server_label", "approval_request_id"):
+        if key in item and item[key] == "":
+            raise InvalidItemError(f"{where}.{key}", "must not be empty")
+    if itype == "message":
+        _check_message(item, where)
+    elif itype in ("function_call", "mcp_call", "mcp_approval_request"):
+        _check_json_text(item["arguments"], f"{where}.arguments")
+    elif itype == "mcp_list_tools":
+        if not isinstance(item["tools"], list):
+            raise InvalidItemError(f"{where}.tools", "must be a list of tools")
+        for i, tool in enumerate(item["tools"]):
+            if not isinstance(tool, Mapping) or not isinstance(tool.get("name"), str):
+                raise InvalidItemError(f"{where}.tools[{i}].name", "each tool needs a string name")
+    elif itype == "mcp_approval_response" and not isinstance(item["approve"], bool):
+        raise InvalidItemError(f"{where}.approve", "must be true or false")
+    return item
+
+
+def _check_id(value: Any, where: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise InvalidItemError(where, "must be a non-empty string")
+    if len(value) > MAX_ITEM_ID:
+        raise InvalidItemError(
+            where, f"is {len(value)} characters; the server accepts at most {MAX_ITEM_ID}"
+        )
+    if not _ID_RE.match(value):
+        raise InvalidItemError(where, "may contain only letters, digits, '_' and '-'")
+
+
+def _check_metadata(meta: Any, where: str) -> None:
+    if not isinstance(meta, Mapping):
+        raise InvalidItemError(where, "must be a dict of strings")
+    if len(meta) > METADATA_MAX_PAIRS:
+        raise InvalidItemError(where, f"has {len(meta)} pairs; at most {METADATA_MAX_PAIRS}")
+    for key, value in meta.items():
+        if not isinstance(key, str) or len(key) > METADATA_MAX_KEY:
+            raise InvalidItemError(where, f"key {key!r} must be a string of <= {METADATA_MAX_KEY}")
+        if not isinstance(value, str) or len(value) > METADATA_MAX_VALUE:
+            raise InvalidItemError(
+                f"{where}.{key}", f"must be a string of at most {METADATA_MAX_VALUE} characters"
+            )
+
+
+def _check_json_text(value: str, where: str) -> None:
+    try:
+        json.loads(value)
+    except ValueError as exc:
+        raise InvalidItemError(where, f"must be a JSON-encoded string ({exc})") from None
+
+
+def _check_message(item: dict[str, Any], where: str) -> None:
+    role = item["role"]
+    if role not in ROLES:
+        raise InvalidItemError(f"{where}.role", f"must be one of {', '.join(ROLES)}, got {role!r}")
+    content = item["content"]
+    if not isinstance(content, list) or not content:
+        raise InvalidItemError(f"{where}.content", "must be a non-empty list of content parts")
+    allowed = PART_TYPES_BY_ROLE[role]
+    for i, part in enumerate(content):
+        pw = f"{where}.content[{i}]"
+        if not isinstance(part, Mapping):
+            raise InvalidItemError(pw, "must be a dict")
+        ptype = part.get("type")
+        if ptype not in allowed:
+            raise InvalidItemError(
+                f"{pw}.type",
+                f"a {role} message cannot carry {ptype!r} parts; allowed: {', '.join(allowed)}",
+            )
+        if ptype in ("input_text", "output_text", "text"):
+            if not isinstance(part.get("text"), str):
+                raise InvalidItemError(f"{pw}.text", "must be a string")
+        elif ptype == "input_audio":
+            if not isinstance(part.get("audio"), str) and not isinstance(part.get("transcript"), str):
+                raise InvalidItemError(f"{pw}.audio", "give base64 audio (or a transcript)")
+        elif ptype == "input_image":
+            url = part.get("image_url")
+            if not isinstance(url, str) or not url.startswith("data:image/"):
+                raise InvalidItemError(f"{pw}.image_url", "must be a data URI (data:image/png;...)")
+            if part.get("detail") not in (None, "auto", "low", "high"):
+                raise InvalidItemError(f"{pw}.detail", "must be auto, low or high")

@@ -1,0 +1,304 @@
+"""The wire protocol: event names, client-event builders and a lenient server-event parser.
+
+One alias table maps the beta names (and Yandex's spellings) onto the GA names, so the rest of
+the package only ever sees GA names. Parsing never loses a frame it can read: unknown event
+types and extra fields are kept in :attr:`ServerEvent.data`.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InvalidItemError, ProtocolError
+from .items import Item, validate_item
+
+DIALECTS = ("ga", "beta", "yandex")
+
+#: beta (and Yandex) server event names -> the GA name the rest of the package uses.
+SERVER_EVENT_ALIASES: dict[str, str] = {
+    "response.text.delta": "response.output_text.delta",
+    "response.text.done": "response.output_text.done",
+    "response.audio.delta": "response.output_audio.delta",
+    "response.audio.done": "response.output_audio.done",
+    "response.audio_transcript.delta": "response.output_audio_transcript.delta",
+    "response.audio_transcript.done": "response.output_audio_transcript.done",
+    "transcription_session.updated": "session.updated",
+}
+
+#: Client event types this package knows how to check; others pass through unchanged.
+CLIENT_EVENT_TYPES = (
+    "session.update",
+    "input_audio_buffer.append",
+    "input_audio_buffer.commit",
+    "input_audio_buffer.clear",
+    "conversation.item.create",
+    "conversation.item.retrieve",
+    "conversation.item.truncate",
+    "conversation.item.delete",
+    "response.create",
+    "response.cancel",
+    "output_audio_buffer.clear",
+    "transcription_session.update",
+)
+
+#: Events that carry the audio bytes; logs keep only their length.
+AUDIO_DELTA_EVENTS = ("response.output_audio.delta", "input_audio_buffer.append")
+
+_MISSING: Any = object()
+
+
+def canonical_type(name: str) -> str:
+    """The GA name of a server event type (beta names mapped, others unchanged)."""
+    return SERVER_EVENT_ALIASES.get(name, name)
+
+
+def new_event_id() -> str:
+    """A client event id (``evt_`` + 16 hex)."""
+    return "evt_" + secrets.token_hex(8)
+
+
+def new_item_id() -> str:
+    """A client item id: 28 characters, inside the server's 32-character limit."""
+    return "item_" + secrets.token_hex(11) + "c"
+
+
+@dataclass
+class ServerEvent:
+    """One server event as received.
+
+    ``type`` is the GA name (see :data:`SERVER_EVENT_ALIASES`), ``raw_type`` what the server
+    wrote, ``data`` the whole decoded object (unknown fields included).
+    """
+
+    type: str
+    raw_type: str
+    data: dict[str, Any]
+    received_at: float = field(default_factory=time.time)
+
+    @property
+    def event_id(self) -> str | None:
+        value = self.data.get("event_id")
+        return value if isinstance(value, str) else None
+
+    @property
+    def item_data(self) -> dict[str, Any] | None:
+        value = self.data.get("item")
+        return value if isinstance(value, dict) else None
+
+    @property
+    def item(self) -> Item | None:
+        """The event's item, read leniently, or ``None`` when it carries none."""
+        raw = self.item_data
+        if raw is None:
+            return None
+        return Item.from_wire(raw, self.previous_item_id)
+
+    @property
+    def item_id(self) -> str | None:
+        value = self.data.get("item_id")
+        if isinstance(value, str):
+            return value
+        raw = self.item_data
+        if raw is not None and isinstance(raw.get("id"), str):
+            return raw["id"]
+        return None
+
+    @property
+    def has_previous_item_id(self) -> bool:
+        return "previous_item_id" in self.data
+
+    @property
+    def previous_item_id(self) -> str | None:
+        value = self.data.get("previous_item_id")
+        return value if isinstance(value, str) else None
+
+    @property
+    def response_id(self) -> str | None:
+        value = self.data.get("response_id")
+        if isinstance(value, str):
+            return value
+        resp = self.data.get("response")
+        if isinstance(resp, dict) and isinstance(resp.get("id"), str):
+            return resp["id"]
+        return None
+
+    @property
+    def error(self) -> dict[str, Any] | None:
+        value = self.data.get("error")
+        return value if isinstance(value, dict) else None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def __repr__(self) -> str:
+        extra = f", item_id={self.item_id!r}" if self.item_id else ""
+        return f"ServerEvent(type={self.type!r}{extra})"
+
+
+def parse_server_event(frame: str | bytes) -> ServerEvent:
+    """Decode one WebSocket frame into a :class:`ServerEvent`.
+
+    Raises :class:`ProtocolError` only when the frame is unusable: not UTF-8 JSON, not an
+    object, or without a string ``type``. Anything else (unknown types, extra or odd fields) is
+    kept for the caller to treat leniently.
+    """
+    try:
+        data = json.loads(frame)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"frame is not JSON: {exc}", raw=_clip(frame)) from None
+    if not isinstance(data, dict):
+        raise ProtocolError(f"frame is JSON {type(data).__name__}, not an object", _clip(frame))
+    raw_type = data.get("type")
+    if not isinstance(raw_type, str) or not raw_type:
+        raise ProtocolError("event has no string 'type'", raw=_clip(frame))
+    return ServerEvent(canonical_type(raw_type), raw_type, data)
+
+
+def _clip(frame: str | bytes, limit: int = 2000) -> str | bytes:
+    return frame[:limit]
+
+
+# --------------------------------------------------------------------------------------------
+# Client events
+
+
+def item_create(
+    item: Mapping[str, Any],
+    previous_item_id: str | None = None,
+    *,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """``conversation.item.create`` for a validated copy of ``item``."""
+    event: dict[str, Any] = {
+        "type": "conversation.item.create",
+        "event_id": event_id or new_event_id(),
+        "item": validate_item(item),
+    }
+    if previous_item_id is not None:
+        if not isinstance(previous_item_id, str) or not previous_item_id:
+            raise InvalidItemError("previous_item_id", "must be an item id or 'root'")
+        event["previous_item_id"] = previous_item_id
+    return event
+
+
+def item_delete(item_id: str, *, event_id: str | None = None) -> dict[str, Any]:
+    return {"type": "conversation.item.delete", "event_id": event_id or new_event_id(),
+            "item_id": _need_id(item_id)}
+
+
+def item_retrieve(item_id: str, *, event_id: str | None = None) -> dict[str, Any]:
+    return {"type": "conversation.item.retrieve", "event_id": event_id or new_event_id(),
+            "item_id": _need_id(item_id)}
+
+
+def item_truncate(
+    item_id: str, content_index: int = 0, audio_end_ms: int = 0, *, event_id: str | None = None
+) -> dict[str, Any]:
+    for name, value in (("content_index", content_index), ("audio_end_ms", audio_end_ms)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise InvalidItemError(name, "must be a non-negative integer")
+    return {
+        "type": "conversation.item.truncate",
+        "event_id": event_id or new_event_id(),
+        "item_id": _need_id(item_id),
+        "content_index": content_index,
+        "audio_end_ms": audio_end_ms,
+    }
+
+
+def response_create(
+    response: Mapping[str, Any] | None = None, *, event_id: str | None = None
+) -> dict[str, Any]:
+    event: dict[str, Any] = {"type": "response.create", "event_id": event_id or new_event_id()}
+    if response:
+        if not isinstance(response, Mapping):
+            raise InvalidItemError("response", "must be a dict of response parameters")
+        event["response"] = dict(response)
+    return event
+
+
+def response_cancel(response_id: str | None = None, *, event_id: str | None = None) -> dict[str, Any]:
+    event: dict[str, Any] = {"type": "response.cancel", "event_id": event_id or new_event_id()}
+    if response_id:
+        event["response_id"] = response_id
+    return event
+
+
+def session_update(session: Mapping[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
+    if not isinstance(session, Mapping):
+        raise InvalidItemError("session", "must be a dict of session fields")
+    return {"type": "session.update", "event_id": event_id or new_event_id(),
+            "session": dict(session)}
+
+
+def validate_client_event(event: Any) -> dict[str, Any]:
+    """Check a raw client event from a cell; return a copy with an ``event_id`` filled in."""
+    if not isinstance(event, Mapping):
+        raise InvalidItemError("event", f"must be a dict, got {type(event).__name__}")
+    event = dict(event)
+    etype = event.get("type")
+    if not isinstance(etype, str) or not etype:
+        raise InvalidItemError("type", "every client event needs a string 'type'")
+    eid = event.get("event_id")
+    if eid is None:
+        event["event_id"] = new_event_id()
+    elif not isinstance(eid, str) or len(eid) > 512:
+        raise InvalidItemError("event_id", "must be a string of at most 512 characters")
+    if etype == "conversation.item.create":
+        if "item" not in event:
+            raise InvalidItemError("item", "conversation.item.create needs an item")
+        event["item"] = validate_item(event["item"])
+        prev = event.get("previous_item_id")
+        if prev is not None and (not isinstance(prev, str) or not prev):
+            raise InvalidItemError("previous_item_id", "must be an item id or 'root'")
+    elif etype in ("conversation.item.delete", "conversation.item.retrieve"):
+        _need_id(event.get("item_id"))
+    elif etype == "conversation.item.truncate":
+        item_truncate(
+            event.get("item_id"),  # type: ignore[arg-type]
+            event.get("content_index", -1),
+            event.get("audio_end_ms", -1),
+        )
+    elif etype == "session.update" and not isinstance(event.get("session"), Mapping):
+        raise InvalidItemError("session", "session.update needs a 'session' dict")
+    elif etype == "response.create" and event.get("response") is not None and not isinstance(
+        event["response"], Mapping
+    ):
+        raise InvalidItemError("response", "must be a dict of response parameters")
+    return event
+
+
+def _need_id(item_id: Any) -> str:
+    if not isinstance(item_id, str) or not item_id:
+        raise InvalidItemError("item_id", "must be a non-empty item id string")
+    return item_id
+
+
+def to_dialect(event: dict[str, Any], dialect: str) -> dict[str, Any]:
+    """Adapt an outgoing GA-shaped client event to a server dialect.
+
+    Beta servers spell assistant parts ``text``/``audio``. Only Yandex documents item
+    ``metadata``; sending it elsewhere is refused here rather than silently dropped.
+    """
+    if event.get("type") != "conversation.item.create":
+        return event
+    item = event.get("item")
+    if not isinstance(item, dict):
+        return event
+    item = dict(item)
+    if dialect != "yandex" and item.get("metadata") is not None:
+        raise InvalidItemError(
+            "item.metadata", "only the 'yandex' dialect carries item metadata; connect(dialect='yandex')"
+        )
+    if dialect == "beta" and isinstance(item.get("content"), list):
+        renamed = {"output_text": "text", "output_audio": "audio"}
+        item["content"] = [
+            {**p, "type": renamed.get(p.get("type"), p.get("type"))} if isinstance(p, dict) else p
+            for p in item["content"]
+        ]
+    return {**event, "item": item}
