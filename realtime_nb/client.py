@@ -1,0 +1,390 @@
+"""The public conversation object: ``conv = realtime_nb.connect()``.
+
+:class:`RealtimeConversation` is a thin facade over a :class:`~realtime_nb.session.Session`:
+each method builds a validated client event (:mod:`realtime_nb.protocol`), submits it and waits
+for the server's reply with a timeout. Every blocking method has an ``a``-prefixed async twin
+that never blocks the caller's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from . import protocol
+from .endpoints import (
+    Endpoint,
+    EndpointError,
+    custom_endpoint,
+    openai_endpoint,
+    yandex_endpoint,
+)
+from .errors import RealtimeError, RealtimeTimeoutError
+from .eventlog import LogEntry
+from .items import Item, message
+from .session import Callback, Response, Session
+
+if TYPE_CHECKING:
+    from .server import EmbeddedServer
+
+DEFAULT_TIMEOUT = 30.0
+
+_WAIT_FOR = {
+    "item_done": "conversation.item.done",
+    "deleted": "conversation.item.deleted",
+    "retrieved": "conversation.item.retrieved",
+    "truncated": "conversation.item.truncated",
+    "response": "response.done",
+}
+
+
+class RealtimeConversation:
+    """A live Realtime conversation: create items, ask for responses, watch every event.
+
+    Thread-safety: server events are applied on the session's own thread; reading ``items``
+    from a cell takes a consistent snapshot. Callbacks registered with :meth:`on` run on that
+    thread: keep them short, and use :meth:`send` (not the blocking methods) inside them.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        server: EmbeddedServer | None = None,
+    ) -> None:
+        self._session = session
+        self.timeout = timeout
+        self._server = server
+        self._widget: Any = None
+
+    # ------------------------------------------------------------------ state
+    @property
+    def endpoint(self) -> Endpoint:
+        return self._session.endpoint
+
+    @property
+    def status(self) -> str:
+        """``connecting`` / ``open`` / ``closing`` / ``closed`` / ``error``."""
+        return self._session.status
+
+    @property
+    def items(self) -> list[Item]:
+        """Copies of the items in the server's conversation order."""
+        with self._session.lock:
+            return [item.copy() for item in self._session.model]
+
+    def item(self, item_id: str) -> Item:
+        """One item by id (a copy); ``KeyError`` if the conversation has no such item."""
+        with self._session.lock:
+            found = self._session.model.get(item_id)
+            if found is None:
+                raise KeyError(item_id)
+            return found.copy()
+
+    @property
+    def errors(self) -> list[RealtimeError]:
+        """Every ``error`` event the server sent, oldest first."""
+        return list(self._session.errors)
+
+    @property
+    def log(self) -> list[LogEntry]:
+        """The raw event log (both directions) as dicts; see ``conv.events`` for a DataFrame."""
+        with self._session.lock:
+            return self._session.log.entries()
+
+    @property
+    def skipped(self) -> int:
+        """How many server frames or events could not be applied (logged with the reason)."""
+        return self._session.skipped
+
+    @property
+    def session_config(self) -> dict[str, Any]:
+        """The session configuration from the last ``session.created`` / ``session.updated``."""
+        with self._session.lock:
+            return dict(self._session.model.session)
+
+    def __len__(self) -> int:
+        return len(self._session.model)
+
+    def __repr__(self) -> str:
+        return (
+            f"<RealtimeConversation {self.endpoint.name} status={self.status} "
+            f"items={len(self)} events={len(self._session.log)}>"
+        )
+
+    # ------------------------------------------------------------------ waiting
+    def _wait(self, future: concurrent.futures.Future[Any], event: dict[str, Any], kind: str,
+              timeout: float | None) -> Any:
+        if self._session.in_session_thread:
+            self._session.forget(future)
+            raise RealtimeError(
+                "a blocking call from a realtime_nb callback would wait forever; "
+                "use conv.send(...) or the async a* methods there"
+            )
+        limit = self.timeout if timeout is None else timeout
+        try:
+            return future.result(limit)
+        except concurrent.futures.TimeoutError:
+            self._session.forget(future)
+            raise RealtimeTimeoutError(self._timeout_text(event, kind, limit)) from None
+
+    async def _await(self, future: concurrent.futures.Future[Any], event: dict[str, Any],
+                     kind: str, timeout: float | None) -> Any:
+        limit = self.timeout if timeout is None else timeout
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), limit)
+        except (asyncio.TimeoutError, TimeoutError):
+            self._session.forget(future)
+            raise RealtimeTimeoutError(self._timeout_text(event, kind, limit)) from None
+
+    def _timeout_text(self, event: dict[str, Any], kind: str, limit: float) -> str:
+        return (
+            f"no {_WAIT_FOR.get(kind, kind)} within {limit:g}s for {event['type']} "
+            f"(event_id {event['event_id']}); the session is {self.status}"
+        )
+
+    # ------------------------------------------------------------------ building events
+    def _create_event(
+        self,
+        item: str | Mapping[str, Any] | None,
+        role: str,
+        text: str | None,
+        previous_item_id: str | None,
+        metadata: dict[str, str] | None,
+        item_id: str | None,
+    ) -> dict[str, Any]:
+        if item is None and text is None:
+            raise TypeError("create() needs text, or an item dict")
+        if isinstance(item, str):
+            if text is not None:
+                raise TypeError("give the text once: create('Hello') or create(text='Hello')")
+            text, item = item, None
+        if item is None:
+            built = message(text, role, metadata=metadata)
+        else:
+            if not isinstance(item, Mapping):
+                raise TypeError(f"item must be a dict or a string, got {type(item).__name__}")
+            built = dict(item)
+            if metadata is not None:
+                built["metadata"] = metadata
+        if item_id is not None:
+            built["id"] = item_id
+        built.setdefault("id", protocol.new_item_id())
+        return protocol.item_create(built, previous_item_id)
+
+    # ------------------------------------------------------------------ item calls
+    def create(
+        self,
+        item: str | Mapping[str, Any] | None = None,
+        *,
+        role: str = "user",
+        text: str | None = None,
+        previous_item_id: str | None = None,
+        metadata: dict[str, str] | None = None,
+        id: str | None = None,
+        wait: bool = True,
+        timeout: float | None = None,
+    ) -> Item | None:
+        """Send ``conversation.item.create`` and return the item once the server finalised it.
+
+        ``create("Hello")`` is a user message; ``role=`` picks system or assistant; an item
+        dict is sent as it is (after validation). ``previous_item_id="root"`` inserts at the
+        top, an item id right after that item, ``None`` appends. The item gets a client id
+        (at most 32 characters) unless ``id=`` is given. Raises
+        :class:`~realtime_nb.InvalidItemError` before sending anything if the item is wrong,
+        :class:`~realtime_nb.RealtimeServerError` if the server rejects it.
+        """
+        event = self._create_event(item, role, text, previous_item_id, metadata, id)
+        fut = self._session.submit(event, "item_done", event["item"]["id"])
+        if not wait:
+            return None
+        return self._wait(fut, event, "item_done", timeout)
+
+    async def acreate(
+        self,
+        item: str | Mapping[str, Any] | None = None,
+        *,
+        role: str = "user",
+        text: str | None = None,
+        previous_item_id: str | None = None,
+        metadata: dict[str, str] | None = None,
+        id: str | None = None,
+        timeout: float | None = None,
+    ) -> Item:
+        """Async twin of :meth:`create`."""
+        event = self._create_event(item, role, text, previous_item_id, metadata, id)
+        fut = self._session.submit(event, "item_done", event["item"]["id"])
+        return await self._await(fut, event, "item_done", timeout)
+
+    def delete(self, item_id: str, *, timeout: float | None = None) -> str:
+        """``conversation.item.delete``; returns the id once ``conversation.item.deleted`` came."""
+        event = protocol.item_delete(item_id)
+        return self._wait(self._session.submit(event, "deleted", item_id), event, "deleted", timeout)
+
+    async def adelete(self, item_id: str, *, timeout: float | None = None) -> str:
+        event = protocol.item_delete(item_id)
+        return await self._await(self._session.submit(event, "deleted", item_id), event,
+                                 "deleted", timeout)
+
+    def retrieve(self, item_id: str, *, timeout: float | None = None) -> Item:
+        """``conversation.item.retrieve``; returns the merged item from the server's answer."""
+        event = protocol.item_retrieve(item_id)
+        return self._wait(self._session.submit(event, "retrieved", item_id), event,
+                          "retrieved", timeout)
+
+    async def aretrieve(self, item_id: str, *, timeout: float | None = None) -> Item:
+        event = protocol.item_retrieve(item_id)
+        return await self._await(self._session.submit(event, "retrieved", item_id), event,
+                                 "retrieved", timeout)
+
+    def truncate(self, item_id: str, content_index: int = 0, audio_end_ms: int = 0, *,
+                 timeout: float | None = None) -> Item | None:
+        """``conversation.item.truncate``; returns the item after ``conversation.item.truncated``."""
+        event = protocol.item_truncate(item_id, content_index, audio_end_ms)
+        return self._wait(self._session.submit(event, "truncated", item_id), event,
+                          "truncated", timeout)
+
+    async def atruncate(self, item_id: str, content_index: int = 0, audio_end_ms: int = 0, *,
+                        timeout: float | None = None) -> Item | None:
+        event = protocol.item_truncate(item_id, content_index, audio_end_ms)
+        return await self._await(self._session.submit(event, "truncated", item_id), event,
+                                 "truncated", timeout)
+
+    # ------------------------------------------------------------------ responses
+    def respond(self, response: Mapping[str, Any] | None = None, *, wait: bool = True,
+                timeout: float | None = None, **params: Any) -> Response | None:
+        """``response.create``; returns the :class:`Response` when ``response.done`` arrives.
+
+        Keyword arguments become response parameters (``instructions=...``,
+        ``conversation="none"``, ``output_modalities=["text"]``).
+        """
+        event = protocol.response_create({**(response or {}), **params})
+        fut = self._session.submit(event, "response")
+        if not wait:
+            return None
+        return self._wait(fut, event, "response", timeout)
+
+    async def arespond(self, response: Mapping[str, Any] | None = None, *,
+                       timeout: float | None = None, **params: Any) -> Response:
+        event = protocol.response_create({**(response or {}), **params})
+        return await self._await(self._session.submit(event, "response"), event, "response",
+                                 timeout)
+
+    def cancel(self, response_id: str | None = None) -> str:
+        """``response.cancel`` (fire and forget); returns the client event id."""
+        return self.send(protocol.response_cancel(response_id))
+
+    def update_session(self, session: Mapping[str, Any] | None = None, **fields: Any) -> str:
+        """``session.update`` (fire and forget; ``session.updated`` arrives as an event)."""
+        return self.send(protocol.session_update({**(session or {}), **fields}))
+
+    # ------------------------------------------------------------------ raw events
+    def send(self, event: Mapping[str, Any], *, wait: bool = False,
+             timeout: float | None = None) -> str:
+        """Send any client event (validated when its type is known); returns its ``event_id``.
+
+        Server errors naming this event arrive in :attr:`errors` and ``on("error")``
+        callbacks. With ``wait=True`` it returns once the frame is on the wire.
+        """
+        clean = protocol.validate_client_event(event)
+        fut = self._session.submit(clean)
+        if wait:
+            self._wait(fut, clean, "sent", timeout)
+        return str(clean["event_id"])
+
+    def on(self, event_type: str, callback: Callback) -> Callback:
+        """Call ``callback(event)`` for each server event of this type (GA or beta name), or
+        every event with ``"*"``. Returns the callback, so it works as a decorator."""
+        self._session.on(event_type, callback)
+        return callback
+
+    def off(self, event_type: str, callback: Callback | None = None) -> None:
+        self._session.off(event_type, callback)
+
+    # ------------------------------------------------------------------ lifecycle
+    def close(self) -> None:
+        """Close the connection (the conversation, log and items stay readable)."""
+        self._session.close()
+
+    def __enter__(self) -> RealtimeConversation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def resolve_endpoint(
+    provider: str | None = None,
+    *,
+    model: str | None = None,
+    url: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    dialect: str | None = None,
+    api_key: str | None = None,
+    iam_token: str | None = None,
+    folder_id: str | None = None,
+) -> tuple[Endpoint, EmbeddedServer | None]:
+    """Turn ``connect()``'s arguments into an endpoint (starting the embedded server if used)."""
+    if provider in (None, "embedded") and url is None:
+        from .server import default_server
+
+        server = default_server()
+        chosen = dialect or "ga"
+        base = server.url if chosen == "ga" else protocol_url(server.url, chosen)
+        ep = custom_endpoint(base, dialect=chosen, model=model or "embedded")
+        return replace(ep, provider="embedded"), server
+    if provider == "openai":
+        return openai_endpoint(model, api_key=api_key, dialect=dialect or "ga", url=url), None
+    if provider == "yandex":
+        if dialect not in (None, "yandex"):
+            raise EndpointError("the yandex provider speaks the 'yandex' dialect")
+        return yandex_endpoint(model, api_key=api_key, iam_token=iam_token,
+                               folder_id=folder_id, url=url), None
+    if provider is None and url is not None:
+        return custom_endpoint(url, headers=headers, dialect=dialect or "ga", model=model), None
+    raise EndpointError(
+        f"unknown provider {provider!r}: use 'embedded' (default), 'openai', 'yandex', or url=..."
+    )
+
+
+def protocol_url(url: str, dialect: str) -> str:
+    """The embedded server's URL asking for a dialect (the server reads ``?dialect=``)."""
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}dialect={dialect}"
+
+
+def connect(
+    provider: str | None = None,
+    *,
+    model: str | None = None,
+    url: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    dialect: str | None = None,
+    api_key: str | None = None,
+    iam_token: str | None = None,
+    folder_id: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    open_timeout: float = 15.0,
+) -> RealtimeConversation:
+    """Open a Realtime conversation.
+
+    * ``connect()`` — the embedded offline server on 127.0.0.1 (started on first use);
+    * ``connect("openai", model="gpt-realtime")`` — key from ``api_key`` or ``OPENAI_API_KEY``
+      (``dialect="beta"`` for the beta protocol);
+    * ``connect("yandex")`` — ``YANDEX_API_KEY`` (or ``YANDEX_IAM_TOKEN``) and
+      ``YANDEX_FOLDER_ID`` (or a full ``model="gpt://<folder>/..."``);
+    * ``connect(url="wss://...", headers={...}, dialect="ga"|"beta"|"yandex")`` — anything else.
+
+    Returns once the server sent ``session.created``. ``timeout`` is the default wait of every
+    blocking call on the conversation.
+    """
+    endpoint, server = resolve_endpoint(
+        provider, model=model, url=url, headers=headers, dialect=dialect, api_key=api_key,
+        iam_token=iam_token, folder_id=folder_id,
+    )
+    session = Session(endpoint, open_timeout=open_timeout).start()
+    return RealtimeConversation(session, timeout=timeout, server=server)

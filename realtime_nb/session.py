@@ -1,0 +1,404 @@
+"""The session: one WebSocket connection, owned by a background thread with its own event loop.
+
+Why a thread: in a Jupyter kernel a cell runs on the kernel's event loop, and a cell that
+blocks (``time.sleep``, a blocking ``.result()``) freezes every task on that loop. A thread with
+its own loop keeps receiving, keeps the model current and pushes widget updates to the browser
+while a cell is busy. Cells wait on it through ``concurrent.futures`` (blocking, with a timeout)
+or ``asyncio.wrap_future`` (non-blocking), so no ``nest_asyncio`` is needed.
+
+Data flows one way: socket -> :func:`~realtime_nb.protocol.parse_server_event` -> event log ->
+:class:`~realtime_nb.conversation.Conversation` -> record listeners (widget, DataFrame) ->
+waiting calls -> user callbacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from .conversation import Conversation, Record, Skipped
+from .endpoints import Endpoint
+from .errors import ConnectionClosedError, ProtocolError, RealtimeError, RealtimeServerError
+from .eventlog import EventLog, LogEntry
+from .items import Item
+from .protocol import ServerEvent, parse_server_event, to_dialect
+
+logger = logging.getLogger("realtime_nb")
+
+RecordListener = Callable[[list[Record], ServerEvent], None]
+LogListener = Callable[[LogEntry], None]
+StatusListener = Callable[[str], None]
+Callback = Callable[[ServerEvent], Any]
+
+MAX_FRAME = 64 * 1024 * 1024
+
+
+@dataclass
+class Response:
+    """The outcome of ``response.create``: id, final status, output items and token usage."""
+
+    id: str
+    status: str | None
+    items: list[Item]
+    usage: dict[str, Any] | None = None
+    status_details: dict[str, Any] | None = None
+
+    @property
+    def text(self) -> str:
+        return "\n".join(item.text for item in self.items if item.text)
+
+    def __repr__(self) -> str:
+        text = self.text
+        short = text[:60] + "…" if len(text) > 60 else text
+        return f"Response(id={self.id!r}, status={self.status!r}, text={short!r})"
+
+
+@dataclass
+class _Waiter:
+    kind: str  # item_done | deleted | retrieved | truncated | response
+    key: str | None
+    event_id: str
+    future: concurrent.futures.Future[Any] = field(default_factory=concurrent.futures.Future)
+    response_id: str | None = None
+
+
+class Session:
+    """One connection and the conversation model it feeds. Thread-safe; see the module doc."""
+
+    def __init__(self, endpoint: Endpoint, *, open_timeout: float = 15.0) -> None:
+        self.endpoint = endpoint
+        self.open_timeout = open_timeout
+        self.model = Conversation()
+        self.log = EventLog()
+        self.errors: list[RealtimeServerError] = []
+        self.skipped = 0
+        self.status = "connecting"
+        self.close_reason: str | None = None
+        self.lock = threading.RLock()
+        self._record_listeners: list[RecordListener] = []
+        self._log_listeners: list[LogListener] = []
+        self._status_listeners: list[StatusListener] = []
+        self._callbacks: dict[str, list[Callback]] = {}
+        self._waiters: list[_Waiter] = []
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run_loop, name="realtime_nb-session", daemon=True)
+        self._outbox: asyncio.Queue[tuple[dict[str, Any], concurrent.futures.Future[None]]]
+        self._ws: ClientConnection | None = None
+        self._ready = concurrent.futures.Future[None]()
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> Session:
+        """Open the connection and wait for ``session.created`` (or fail with a clear error)."""
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._main(), self._loop)
+        try:
+            self._ready.result(self.open_timeout + 5)
+        except concurrent.futures.TimeoutError:
+            self.close()
+            raise ConnectionClosedError(
+                f"no session.created from {self.endpoint.name} within {self.open_timeout}s"
+            ) from None
+        return self
+
+    def _run_loop(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_forever()
+
+    async def _main(self) -> None:
+        self._outbox = asyncio.Queue()
+        try:
+            ws = await websockets.connect(
+                self.endpoint.url,
+                additional_headers=dict(self.endpoint.headers),
+                open_timeout=self.open_timeout,
+                max_size=MAX_FRAME,
+                proxy=None,
+            )
+        except Exception as exc:  # handshake failures of every kind end here
+            reason = _describe_connect_error(exc, self.endpoint)
+            self._set_status("error", reason)
+            if not self._ready.done():
+                self._ready.set_exception(ConnectionClosedError(reason))
+            return
+        self._ws = ws
+        sender = asyncio.create_task(self._send_loop(ws))
+        try:
+            async for frame in ws:
+                self._on_frame(frame)
+            reason = _close_text(ws)
+            status = "closed" if self.status == "closing" or _clean_close(ws) else "error"
+        except websockets.ConnectionClosed:
+            reason, status = _close_text(ws), "error"
+        except Exception as exc:  # a bug in a listener must not kill the thread silently
+            logger.exception("realtime_nb receive loop failed")
+            reason, status = f"receive loop failed: {exc!r}", "error"
+        finally:
+            sender.cancel()
+        if self.status == "closing":
+            status = "closed"
+        self._set_status(status, reason)
+        if not self._ready.done():
+            self._ready.set_exception(
+                ConnectionClosedError(f"connection closed before session.created: {reason}")
+            )
+        self._fail_all(ConnectionClosedError(f"connection closed: {reason}"))
+
+    async def _send_loop(self, ws: ClientConnection) -> None:
+        while True:
+            event, done = await self._outbox.get()
+            try:
+                text = json.dumps(to_dialect(event, self.endpoint.dialect))
+                with self.lock:
+                    entry = self.log.append("out", event)
+                    self._emit_log(entry)
+                await ws.send(text)
+            except websockets.ConnectionClosed as exc:
+                err = ConnectionClosedError(f"could not send {event.get('type')}: {exc}")
+                if not done.done():
+                    done.set_exception(err)
+                self._fail_event(str(event.get("event_id")), err)
+            except Exception as exc:
+                if not done.done():
+                    done.set_exception(exc)
+                self._fail_event(str(event.get("event_id")), exc)
+            else:
+                if not done.done():
+                    done.set_result(None)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Close the connection and stop the thread. Idempotent."""
+        if self.status in ("closed",) and not self._thread.is_alive():
+            return
+        if self.status not in ("closed", "error"):
+            self._set_status("closing", None)
+        ws = self._ws
+        if ws is not None and self._loop.is_running():
+            fut = asyncio.run_coroutine_threadsafe(ws.close(), self._loop)
+            with contextlib.suppress(Exception):
+                fut.result(timeout)
+        if self.status == "closing":
+            self._set_status("closed", "closed by the client")
+        self._fail_all(ConnectionClosedError("the session was closed"))
+        if self._loop.is_running():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    @property
+    def in_session_thread(self) -> bool:
+        return threading.current_thread() is self._thread
+
+    # ------------------------------------------------------------------ listeners
+    def add_record_listener(self, fn: RecordListener) -> None:
+        self._record_listeners.append(fn)
+
+    def add_log_listener(self, fn: LogListener) -> None:
+        self._log_listeners.append(fn)
+
+    def add_status_listener(self, fn: StatusListener) -> None:
+        self._status_listeners.append(fn)
+
+    def on(self, event_type: str, fn: Callback) -> None:
+        self._callbacks.setdefault(event_type, []).append(fn)
+
+    def off(self, event_type: str, fn: Callback | None = None) -> None:
+        if fn is None:
+            self._callbacks.pop(event_type, None)
+        else:
+            with contextlib.suppress(ValueError):
+                self._callbacks.get(event_type, []).remove(fn)
+
+    def _set_status(self, status: str, reason: str | None) -> None:
+        self.status = status
+        if reason is not None:
+            self.close_reason = reason
+        for fn in list(self._status_listeners):
+            _safe(fn, status)
+
+    def _emit_log(self, entry: LogEntry) -> None:
+        for fn in list(self._log_listeners):
+            _safe(fn, entry)
+
+    # ------------------------------------------------------------------ receiving
+    def _on_frame(self, frame: str | bytes) -> None:
+        try:
+            event = parse_server_event(frame)
+        except ProtocolError as exc:
+            self._log_invalid(frame, str(exc))
+            return
+        with self.lock:
+            entry = self.log.append("in", event.data, event.received_at)
+            records = self.model.apply(event)
+            notes = [r.reason for r in records if isinstance(r, Skipped)]
+            if notes:
+                self.skipped += len(notes)
+                entry["note"] = "; ".join(notes)
+                logger.warning("skipped %s: %s", event.type, entry["note"])
+            self._emit_log(entry)
+            for fn in list(self._record_listeners):
+                _safe(fn, records, event)
+            self._resolve(event, records)
+        if event.type == "session.created" and not self._ready.done():
+            self._set_status("open", None)
+            self._ready.set_result(None)
+        for key in dict.fromkeys((event.type, event.raw_type, "*")):
+            for fn in list(self._callbacks.get(key, ())):
+                _safe(fn, event)
+
+    def _log_invalid(self, frame: str | bytes, reason: str) -> None:
+        text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
+        with self.lock:
+            self.skipped += 1
+            entry = self.log.append("in", {"type": "invalid", "raw": text[:2000]}, note=reason)
+            self._emit_log(entry)
+        logger.warning("skipped a server frame: %s", reason)
+
+    def _resolve(self, event: ServerEvent, records: list[Record]) -> None:
+        if event.type == "error":
+            err = RealtimeServerError.from_event(event.data)
+            self.errors.append(err)
+            matched = [w for w in self._waiters if err.event_id and w.event_id == err.event_id]
+            for w in matched:
+                self._finish(w, exc=err)
+            if not matched:
+                logger.warning("server error: %s", err)
+            return
+        for rec in records:
+            if getattr(rec, "kind", None) in ("inserted", "updated") and rec.done:  # type: ignore[union-attr]
+                self._finish_kind("item_done", rec.item.id, rec.item.copy())  # type: ignore[union-attr]
+        etype, item_id = event.type, event.item_id
+        if etype == "conversation.item.created" and self.endpoint.dialect == "beta" and item_id:
+            item = self.model.get(item_id)
+            if item is not None:
+                self._finish_kind("item_done", item_id, item.copy())
+        elif etype == "conversation.item.deleted" and item_id:
+            self._finish_kind("deleted", item_id, item_id)
+        elif etype == "conversation.item.retrieved" and item_id:
+            item = self.model.get(item_id)
+            self._finish_kind("retrieved", item_id, item.copy() if item else event.item)
+        elif etype == "conversation.item.truncated" and item_id:
+            item = self.model.get(item_id)
+            self._finish_kind("truncated", item_id, item.copy() if item else None)
+        elif etype == "response.created":
+            for w in self._waiters:
+                if w.kind == "response" and w.response_id is None:
+                    w.response_id = event.response_id
+                    break
+        elif etype == "response.done":
+            rid = event.response_id
+            for w in [w for w in self._waiters if w.kind == "response" and w.response_id == rid]:
+                self._finish(w, result=self._response(event))
+
+    def _response(self, event: ServerEvent) -> Response:
+        resp = event.get("response") or {}
+        items: list[Item] = []
+        for raw in resp.get("output") or []:
+            if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+                known = self.model.get(raw["id"])
+                items.append(known.copy() if known else Item.from_wire(raw))
+        details = resp.get("status_details")
+        return Response(
+            str(resp.get("id")),
+            resp.get("status"),
+            items,
+            resp.get("usage") if isinstance(resp.get("usage"), dict) else None,
+            details if isinstance(details, dict) else None,
+        )
+
+    def _finish_kind(self, kind: str, key: str, result: Any) -> None:
+        for w in [w for w in self._waiters if w.kind == kind and w.key == key]:
+            self._finish(w, result=result)
+
+    def _finish(self, w: _Waiter, *, result: Any = None, exc: BaseException | None = None) -> None:
+        with contextlib.suppress(ValueError):
+            self._waiters.remove(w)
+        if w.future.done():
+            return
+        if exc is not None:
+            w.future.set_exception(exc)
+        else:
+            w.future.set_result(result)
+
+    def _fail_event(self, event_id: str, exc: BaseException) -> None:
+        with self.lock:
+            for w in [w for w in self._waiters if w.event_id == event_id]:
+                self._finish(w, exc=exc)
+
+    def _fail_all(self, exc: BaseException) -> None:
+        with self.lock:
+            for w in list(self._waiters):
+                self._finish(w, exc=exc)
+
+    # ------------------------------------------------------------------ sending
+    def submit(
+        self, event: dict[str, Any], kind: str | None = None, key: str | None = None
+    ) -> concurrent.futures.Future[Any]:
+        """Queue a validated client event; return a future for its reply.
+
+        With ``kind`` the future resolves when the matching server event arrives (or an
+        ``error`` naming this event's ``event_id``); without, when the frame has been sent.
+        """
+        if self.status not in ("open", "connecting"):
+            raise ConnectionClosedError(
+                f"the session is {self.status}" + (f": {self.close_reason}" if self.close_reason else "")
+            )
+        to_dialect(event, self.endpoint.dialect)  # refuse what this server cannot carry, now
+        sent: concurrent.futures.Future[None] = concurrent.futures.Future()
+        waiter = None
+        if kind is not None:
+            waiter = _Waiter(kind, key, str(event["event_id"]))
+            with self.lock:
+                self._waiters.append(waiter)
+        self._loop.call_soon_threadsafe(self._outbox.put_nowait, (event, sent))
+        return waiter.future if waiter is not None else sent
+
+    def forget(self, future: concurrent.futures.Future[Any]) -> None:
+        """Drop the waiter of a future whose caller gave up (timeout, cancellation)."""
+        with self.lock:
+            for w in [w for w in self._waiters if w.future is future]:
+                self._waiters.remove(w)
+
+
+def _safe(fn: Callable[..., Any], *args: Any) -> None:
+    try:
+        fn(*args)
+    except Exception:
+        logger.exception("realtime_nb listener %r failed", fn)
+
+
+def _clean_close(ws: ClientConnection) -> bool:
+    rcvd = ws.close_rcvd
+    return rcvd is not None and rcvd.code in (1000, 1001)
+
+
+def _close_text(ws: ClientConnection) -> str:
+    rcvd = ws.close_rcvd
+    if rcvd is None:
+        return "connection lost without a close frame"
+    return f"code {rcvd.code}" + (f" ({rcvd.reason})" if rcvd.reason else "")
+
+
+def _describe_connect_error(exc: BaseException, endpoint: Endpoint) -> str:
+    """A handshake failure as a sentence, with no header or key in it."""
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    where = endpoint.name
+    if status in (401, 403):
+        return f"{where} refused the credentials (HTTP {status}); check the API key"
+    if status is not None:
+        return f"{where} answered the handshake with HTTP {status}"
+    if isinstance(exc, (OSError, TimeoutError)):
+        return f"could not reach {where}: {exc.__class__.__name__}: {exc}"
+    return f"could not connect to {where}: {exc.__class__.__name__}"
+
+
+__all__ = ["RealtimeError", "Response", "Session"]
