@@ -1,7 +1,13 @@
-"""realtime_nb: a Jupyter widget for Realtime conversation APIs, with an embedded offline server."""
+"""realtime_nb: a Jupyter widget for Realtime conversation APIs, with an embedded offline server.
+
+``conv = realtime_nb.connect()`` opens a conversation on the embedded loopback server;
+``connect("openai")`` and ``connect("yandex")`` talk to the real services with a key from the
+environment. Display ``conv`` in JupyterLab to see and edit the conversation live.
+"""
 
 from __future__ import annotations
 
+from .client import RealtimeConversation, connect
 from .errors import (
     ConnectionClosedError,
     InvalidItemError,
@@ -11,6 +17,7 @@ from .errors import (
     RealtimeTimeoutError,
 )
 from .items import Item
+from .session import Response
 
 __version__ = "0.1.0"
 
@@ -19,8 +26,11 @@ __all__ = [
     "InvalidItemError",
     "Item",
     "ProtocolError",
+    "RealtimeConversation",
     "RealtimeError",
     "RealtimeServerError",
     "RealtimeTimeoutError",
+    "Response",
     "__version__",
+    "connect",
 ]

@@ -29,6 +29,7 @@ from .session import Callback, Response, Session
 
 if TYPE_CHECKING:
     from .server import EmbeddedServer
+    from .widget import ConversationWidget
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -304,6 +305,19 @@ class RealtimeConversation:
 
     def off(self, event_type: str, callback: Callback | None = None) -> None:
         self._session.off(event_type, callback)
+
+    # ------------------------------------------------------------------ display
+    @property
+    def widget(self) -> ConversationWidget:
+        """The live, editable list of this conversation (created on first use)."""
+        if self._widget is None:
+            from .widget import ConversationWidget
+
+            self._widget = ConversationWidget(self._session)
+        return self._widget
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:

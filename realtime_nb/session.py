@@ -31,7 +31,7 @@ from .endpoints import Endpoint
 from .errors import ConnectionClosedError, ProtocolError, RealtimeError, RealtimeServerError
 from .eventlog import EventLog, LogEntry
 from .items import Item
-from .protocol import ServerEvent, parse_server_event, to_dialect
+from .protocol import ServerEvent, canonical_type, parse_server_event, to_dialect
 
 logger = logging.getLogger("realtime_nb")
 
@@ -95,6 +95,29 @@ class Session:
         self._outbox: asyncio.Queue[tuple[dict[str, Any], concurrent.futures.Future[None]]]
         self._ws: ClientConnection | None = None
         self._ready = concurrent.futures.Future[None]()
+
+    # ------------------------------------------------------------------ offline replay
+    @classmethod
+    def offline(cls, name: str = "saved session", dialect: str = "ga") -> Session:
+        """A session with no connection, fed by :meth:`replay` (``realtime_nb.load``)."""
+        session = cls(Endpoint(f"offline://{name}", dialect, "offline", None, {}))
+        session.status = "closed"
+        session.close_reason = "offline replay"
+        session._ready.set_result(None)
+        return session
+
+    def replay(self, entry: LogEntry) -> None:
+        """Apply one logged event as if it had just been sent or received."""
+        payload = dict(entry["payload"])
+        if entry["direction"] == "out":
+            with self.lock:
+                self._emit_log(self.log.append("out", payload, entry["ts"]))
+        elif entry["type"] == "invalid":
+            self._log_invalid(str(payload.get("raw", "")), entry["note"] or "invalid frame",
+                              entry["ts"])
+        else:
+            raw_type = str(payload.get("type"))
+            self._on_event(ServerEvent(canonical_type(raw_type), raw_type, payload, entry["ts"]))
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Session:
@@ -236,6 +259,9 @@ class Session:
         except ProtocolError as exc:
             self._log_invalid(frame, str(exc))
             return
+        self._on_event(event)
+
+    def _on_event(self, event: ServerEvent) -> None:
         with self.lock:
             entry = self.log.append("in", event.data, event.received_at)
             records = self.model.apply(event)
@@ -255,11 +281,11 @@ class Session:
             for fn in list(self._callbacks.get(key, ())):
                 _safe(fn, event)
 
-    def _log_invalid(self, frame: str | bytes, reason: str) -> None:
+    def _log_invalid(self, frame: str | bytes, reason: str, ts: float | None = None) -> None:
         text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
         with self.lock:
             self.skipped += 1
-            entry = self.log.append("in", {"type": "invalid", "raw": text[:2000]}, note=reason)
+            entry = self.log.append("in", {"type": "invalid", "raw": text[:2000]}, ts, note=reason)
             self._emit_log(entry)
         logger.warning("skipped a server frame: %s", reason)
 

@@ -1,0 +1,269 @@
+"""The anywidget view of a conversation: thin Python, front end in ``js/`` (see js/PROTOCOL.md).
+
+Kernel -> browser: the session thread pushes the model's change records as small custom
+messages (one item, or one delta), so the bytes per change follow the changed item and never
+the whole conversation; counts and the event log are batched every ``flush_interval`` seconds.
+Browser -> kernel: actions (edit, delete, insert, send, respond, cancel) arrive on the kernel's
+main thread when it is idle; they are validated like any ``create`` and submitted without ever
+waiting, so no cell can block on the front end.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anywidget
+import traitlets
+
+from . import protocol
+from .conversation import Change, Record
+from .errors import InvalidItemError, RealtimeError, RealtimeServerError
+from .eventlog import LogEntry
+from .items import PART_TYPES_BY_ROLE, Item, message
+from .protocol import ServerEvent
+
+if TYPE_CHECKING:
+    import concurrent.futures
+
+    from .session import Session
+
+STATIC = Path(__file__).parent / "static"
+LOG_TAIL = 500
+_TEXT_PARTS = ("input_text", "output_text", "text")
+
+
+def item_view(item: Item, session: Session) -> dict[str, Any]:
+    """The JSON an item is shown from (``ItemView`` in js/PROTOCOL.md)."""
+    view = item.to_dict()
+    view["done"] = session.model.is_done(item.id)
+    view["response_id"] = session.model.response_of(item.id)
+    return view
+
+
+class ConversationWidget(anywidget.AnyWidget):
+    """Live, editable list of a conversation's items. Display it (or the conversation)."""
+
+    _esm = STATIC / "widget.js"
+    _css = STATIC / "widget.css"
+
+    status = traitlets.Unicode("connecting").tag(sync=True)
+    endpoint = traitlets.Unicode("").tag(sync=True)
+    dialect = traitlets.Unicode("ga").tag(sync=True)
+    item_count = traitlets.Int(0).tag(sync=True)
+    event_count = traitlets.Int(0).tag(sync=True)
+
+    def __init__(self, session: Session, *, flush_interval: float = 0.1, **kwargs: Any) -> None:
+        super().__init__(
+            endpoint=session.endpoint.name,
+            dialect=session.endpoint.dialect,
+            status=session.status,
+            item_count=len(session.model),
+            event_count=len(session.log),
+            **kwargs,
+        )
+        self._session = session
+        self._flush_interval = flush_interval
+        self._pending_log: list[LogEntry] = []
+        self._flush_lock = threading.Lock()
+        self._flush_scheduled = False
+        self._requests: dict[str, tuple[str | None, str | None]] = {}  # event_id -> (request, item)
+        self._ids = itertools.count()
+        self.bytes_sent = 0
+        session.add_record_listener(self._on_records)
+        session.add_log_listener(self._on_log)
+        session.add_status_listener(self._on_status)
+        self.on_msg(self._on_front_message)
+
+    # ------------------------------------------------------------------ kernel -> browser
+    def _push(self, content: dict[str, Any]) -> None:
+        if self.comm is None:
+            return
+        self.bytes_sent += len(_json(content))
+        self.send(content)
+
+    def _on_records(self, records: list[Record], event: ServerEvent) -> None:
+        for rec in records:
+            if not isinstance(rec, Change):
+                continue
+            if rec.kind == "removed":
+                self._push({"kind": "removed", "item_id": rec.item.id})
+            elif rec.delta is not None:
+                d = rec.delta
+                self._push({"kind": "delta", "item_id": rec.item.id, "field": d.field,
+                            "content_index": d.content_index, "text": d.text})
+            else:
+                self._push({"kind": rec.kind, "item": item_view(rec.item, self._session)})
+        if event.type == "error":
+            self._push({"kind": "error", "error": self._error_view(event)})
+        self._schedule_flush()
+
+    def _error_view(self, event: ServerEvent) -> dict[str, Any]:
+        err = RealtimeServerError.from_event(event.data)
+        request_id, item_id = self._requests.get(err.event_id or "", (None, None))
+        if item_id is None and err.event_id:
+            item_id = self._item_of_client_event(err.event_id)
+        return {"message": err.message, "code": err.code, "type": err.type, "param": err.param,
+                "event_id": err.event_id, "item_id": item_id, "request_id": request_id,
+                "ts": event.received_at}
+
+    def _item_of_client_event(self, event_id: str) -> str | None:
+        for entry in reversed(self._session.log.entries()):
+            if entry["direction"] == "out" and entry["event_id"] == event_id:
+                payload = entry["payload"]
+                if payload.get("type") == "conversation.item.create":
+                    anchor = payload.get("previous_item_id")
+                    return anchor if anchor != "root" else None
+                return entry["item_id"]
+        return None
+
+    def _on_log(self, entry: LogEntry) -> None:
+        with self._flush_lock:
+            self._pending_log.append(entry)
+        self._schedule_flush()
+
+    def _on_status(self, status: str) -> None:
+        self.status = status
+
+    def _schedule_flush(self) -> None:
+        with self._flush_lock:
+            if self._flush_scheduled:
+                return
+            self._flush_scheduled = True
+        timer = threading.Timer(self._flush_interval, self._flush)
+        timer.daemon = True
+        timer.start()
+
+    def _flush(self) -> None:
+        with self._flush_lock:
+            entries, self._pending_log = self._pending_log, []
+            self._flush_scheduled = False
+        with self._session.lock:
+            self.item_count = len(self._session.model)
+            self.event_count = len(self._session.log)
+        if entries:
+            self._push({"kind": "log", "entries": entries[-LOG_TAIL:]})
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._session.lock:
+            items = [item_view(item, self._session) for item in self._session.model]
+            log = self._session.log.entries()[-LOG_TAIL:]
+        errors = [
+            {"message": e.message, "code": e.code, "type": e.type, "param": e.param,
+             "event_id": e.event_id, "item_id": None, "request_id": None, "ts": 0.0}
+            for e in self._session.errors[-50:]
+        ]
+        return {"kind": "snapshot", "items": items, "errors": errors, "log": log}
+
+    # ------------------------------------------------------------------ browser -> kernel
+    def _on_front_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        kind = content.get("kind")
+        if kind == "snapshot_request":
+            self._push(self.snapshot())
+            return
+        request_id = str(content.get("request_id") or f"k{next(self._ids)}")
+        try:
+            self._handle_action(kind, content, request_id)
+        except (InvalidItemError, RealtimeError, KeyError, TypeError) as exc:
+            field = exc.field if isinstance(exc, InvalidItemError) else None
+            self._push({"kind": "result", "request_id": request_id, "ok": False,
+                        "error": _message(exc), "field": field})
+        else:
+            self._push({"kind": "result", "request_id": request_id, "ok": True,
+                        "error": None, "field": None})
+
+    def _handle_action(self, kind: Any, content: dict[str, Any], request_id: str) -> None:
+        if kind == "edit":
+            self._edit(str(content.get("item_id")), content.get("text"), request_id)
+        elif kind == "delete":
+            item_id = str(content.get("item_id"))
+            self._submit(protocol.item_delete(item_id), request_id, item_id, "deleted", item_id)
+        elif kind == "insert":
+            anchor = content.get("previous_item_id") or "root"
+            item = message(_text(content.get("text")), str(content.get("role") or "user"))
+            item["id"] = protocol.new_item_id()
+            event = protocol.item_create(item, str(anchor))
+            self._submit(event, request_id, None if anchor == "root" else str(anchor),
+                         "item_done", item["id"])
+        elif kind == "send":
+            item = message(_text(content.get("text")), "user")
+            item["id"] = protocol.new_item_id()
+            self._submit(protocol.item_create(item), request_id, None, "item_done", item["id"])
+        elif kind == "respond":
+            self._submit(protocol.response_create(), request_id, None, "response", None)
+        elif kind == "cancel":
+            self._submit(protocol.response_cancel(), request_id, None, None, None)
+        else:
+            raise KeyError(f"unknown action {kind!r}")
+
+    def _submit(self, event: dict[str, Any], request_id: str, item_id: str | None,
+                kind: str | None, key: str | None) -> concurrent.futures.Future[Any]:
+        self._requests[str(event["event_id"])] = (request_id, item_id)
+        fut = self._session.submit(event, kind, key)
+        fut.add_done_callback(lambda f: self._report_failure(f, request_id, item_id))
+        return fut
+
+    def _report_failure(self, fut: concurrent.futures.Future[Any], request_id: str,
+                        item_id: str | None) -> None:
+        exc = fut.exception()
+        if exc is None or isinstance(exc, RealtimeServerError):
+            return  # server errors reach the view through the error event itself
+        self._push({"kind": "error", "error": {
+            "message": _message(exc), "code": None, "type": type(exc).__name__, "param": None,
+            "event_id": None, "item_id": item_id, "request_id": request_id, "ts": 0.0}})
+
+    def _edit(self, item_id: str, text: Any, request_id: str) -> None:
+        """Replace an item's text: create the edited copy right after it, then delete the old
+        one once the server accepted the copy, so a rejected edit changes nothing."""
+        text = _text(text)
+        with self._session.lock:
+            old = self._session.model.get(item_id)
+            if old is None:
+                raise KeyError(f"item {item_id!r} is not in the conversation")
+            old = old.copy()
+        new = edited_item(old, text)
+        new["id"] = protocol.new_item_id()
+        event = protocol.item_create(new, old.id)
+        fut = self._submit(event, request_id, old.id, "item_done", new["id"])
+
+        def delete_old(f: concurrent.futures.Future[Any]) -> None:
+            if f.exception() is None:
+                self._submit(protocol.item_delete(old.id), request_id, old.id, "deleted", old.id)
+
+        fut.add_done_callback(delete_old)
+
+
+def edited_item(old: Item, text: str) -> dict[str, Any]:
+    """A new item like ``old`` with its text replaced (messages) or its output (tool output)."""
+    if old.type == "function_call_output":
+        item = {"type": "function_call_output", "call_id": old.call_id, "output": text}
+    elif old.type == "message" and old.role in PART_TYPES_BY_ROLE:
+        role = old.role
+        kept = [p for p in old.content if p.get("type") not in _TEXT_PARTS
+                and p.get("type") in PART_TYPES_BY_ROLE[role]]
+        item = message(text, role)
+        item["content"] = item["content"] + kept
+    else:
+        raise InvalidItemError("item.type", f"a {old.type} item cannot be edited as text")
+    return protocol.validate_item(item)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise InvalidItemError("text", "must be a string")
+    return value
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, KeyError) and exc.args:
+        return str(exc.args[0])
+    return str(exc)
+
+
+def _json(content: dict[str, Any]) -> str:
+    return json.dumps(content, default=str)
