@@ -21,6 +21,14 @@ from .session import Response
 
 __version__ = "0.1.0"
 
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext realtime_nb``: register the ``%%rnb`` and ``%rnb`` magics."""
+    from .magics import RealtimeMagics
+
+    ipython.register_magics(RealtimeMagics)  # type: ignore[attr-defined]
+
+
 __all__ = [
     "ConnectionClosedError",
     "InvalidItemError",

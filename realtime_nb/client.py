@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import weakref
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -401,4 +402,15 @@ def connect(
         iam_token=iam_token, folder_id=folder_id,
     )
     session = Session(endpoint, open_timeout=open_timeout).start()
-    return RealtimeConversation(session, timeout=timeout, server=server)
+    conv = RealtimeConversation(session, timeout=timeout, server=server)
+    global _LAST
+    _LAST = weakref.ref(conv)
+    return conv
+
+
+_LAST: weakref.ReferenceType[RealtimeConversation] | None = None
+
+
+def last_conversation() -> RealtimeConversation | None:
+    """The most recently connected conversation still alive (for the ``%%rnb`` magic)."""
+    return _LAST() if _LAST is not None else None

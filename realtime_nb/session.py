@@ -403,12 +403,12 @@ def _safe(fn: Callable[..., Any], *args: Any) -> None:
 
 
 def _clean_close(ws: ClientConnection) -> bool:
-    rcvd = ws.close_rcvd
+    rcvd = ws.protocol.close_rcvd
     return rcvd is not None and rcvd.code in (1000, 1001)
 
 
 def _close_text(ws: ClientConnection) -> str:
-    rcvd = ws.close_rcvd
+    rcvd = ws.protocol.close_rcvd
     if rcvd is None:
         return "connection lost without a close frame"
     return f"code {rcvd.code}" + (f" ({rcvd.reason})" if rcvd.reason else "")
