@@ -25,11 +25,15 @@ from .endpoints import (
 )
 from .errors import RealtimeError, RealtimeTimeoutError
 from .eventlog import LogEntry
+from .frame import AsyncDoneItems, DoneItems, ItemFrame
 from .items import Item, message
 from .session import Callback, Response, Session
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from .server import EmbeddedServer
+    from .table import ItemTable
     from .widget import ConversationWidget
 
 DEFAULT_TIMEOUT = 30.0
@@ -62,6 +66,7 @@ class RealtimeConversation:
         self.timeout = timeout
         self._server = server
         self._widget: Any = None
+        self._frame = ItemFrame(session)
 
     # ------------------------------------------------------------------ state
     @property
@@ -119,14 +124,19 @@ class RealtimeConversation:
         )
 
     # ------------------------------------------------------------------ waiting
-    def _wait(self, future: concurrent.futures.Future[Any], event: dict[str, Any], kind: str,
+    def _call(self, event: dict[str, Any], kind: str, key: str | None,
               timeout: float | None) -> Any:
+        """Submit and wait; refused (before sending) on the session's own thread."""
         if self._session.in_session_thread:
-            self._session.forget(future)
             raise RealtimeError(
                 "a blocking call from a realtime_nb callback would wait forever; "
-                "use conv.send(...) or the async a* methods there"
+                "use conv.send(...) (or wait=False) there"
             )
+        future = self._session.submit(event, None if kind == "sent" else kind, key)
+        return self._wait(future, event, kind, timeout)
+
+    def _wait(self, future: concurrent.futures.Future[Any], event: dict[str, Any], kind: str,
+              timeout: float | None) -> Any:
         limit = self.timeout if timeout is None else timeout
         try:
             return future.result(limit)
@@ -201,10 +211,10 @@ class RealtimeConversation:
         :class:`~realtime_nb.RealtimeServerError` if the server rejects it.
         """
         event = self._create_event(item, role, text, previous_item_id, metadata, id)
-        fut = self._session.submit(event, "item_done", event["item"]["id"])
         if not wait:
+            self._session.submit(event, "item_done", event["item"]["id"])
             return None
-        return self._wait(fut, event, "item_done", timeout)
+        return self._call(event, "item_done", event["item"]["id"], timeout)
 
     async def acreate(
         self,
@@ -225,7 +235,7 @@ class RealtimeConversation:
     def delete(self, item_id: str, *, timeout: float | None = None) -> str:
         """``conversation.item.delete``; returns the id once ``conversation.item.deleted`` came."""
         event = protocol.item_delete(item_id)
-        return self._wait(self._session.submit(event, "deleted", item_id), event, "deleted", timeout)
+        return self._call(event, "deleted", item_id, timeout)
 
     async def adelete(self, item_id: str, *, timeout: float | None = None) -> str:
         event = protocol.item_delete(item_id)
@@ -235,8 +245,7 @@ class RealtimeConversation:
     def retrieve(self, item_id: str, *, timeout: float | None = None) -> Item:
         """``conversation.item.retrieve``; returns the merged item from the server's answer."""
         event = protocol.item_retrieve(item_id)
-        return self._wait(self._session.submit(event, "retrieved", item_id), event,
-                          "retrieved", timeout)
+        return self._call(event, "retrieved", item_id, timeout)
 
     async def aretrieve(self, item_id: str, *, timeout: float | None = None) -> Item:
         event = protocol.item_retrieve(item_id)
@@ -247,8 +256,7 @@ class RealtimeConversation:
                  timeout: float | None = None) -> Item | None:
         """``conversation.item.truncate``; returns the item after ``conversation.item.truncated``."""
         event = protocol.item_truncate(item_id, content_index, audio_end_ms)
-        return self._wait(self._session.submit(event, "truncated", item_id), event,
-                          "truncated", timeout)
+        return self._call(event, "truncated", item_id, timeout)
 
     async def atruncate(self, item_id: str, content_index: int = 0, audio_end_ms: int = 0, *,
                         timeout: float | None = None) -> Item | None:
@@ -265,10 +273,10 @@ class RealtimeConversation:
         ``conversation="none"``, ``output_modalities=["text"]``).
         """
         event = protocol.response_create({**(response or {}), **params})
-        fut = self._session.submit(event, "response")
         if not wait:
+            self._session.submit(event, "response")
             return None
-        return self._wait(fut, event, "response", timeout)
+        return self._call(event, "response", None, timeout)
 
     async def arespond(self, response: Mapping[str, Any] | None = None, *,
                        timeout: float | None = None, **params: Any) -> Response:
@@ -281,8 +289,14 @@ class RealtimeConversation:
         return self.send(protocol.response_cancel(response_id))
 
     def update_session(self, session: Mapping[str, Any] | None = None, **fields: Any) -> str:
-        """``session.update`` (fire and forget; ``session.updated`` arrives as an event)."""
-        return self.send(protocol.session_update({**(session or {}), **fields}))
+        """``session.update`` (fire and forget; ``session.updated`` arrives as an event).
+
+        GA servers require ``session.type``; it defaults to ``"realtime"`` there.
+        """
+        merged = {**(session or {}), **fields}
+        if self.endpoint.dialect == "ga":
+            merged.setdefault("type", "realtime")
+        return self.send(protocol.session_update(merged))
 
     # ------------------------------------------------------------------ raw events
     def send(self, event: Mapping[str, Any], *, wait: bool = False,
@@ -293,9 +307,10 @@ class RealtimeConversation:
         callbacks. With ``wait=True`` it returns once the frame is on the wire.
         """
         clean = protocol.validate_client_event(event)
-        fut = self._session.submit(clean)
         if wait:
-            self._wait(fut, clean, "sent", timeout)
+            self._call(clean, "sent", None, timeout)
+        else:
+            self._session.submit(clean)
         return str(clean["event_id"])
 
     def on(self, event_type: str, callback: Callback) -> Callback:
@@ -319,6 +334,65 @@ class RealtimeConversation:
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
+
+    # ---- analysis
+    @property
+    def df(self) -> pd.DataFrame:
+        """The done items as a DataFrame, one row per item that reached done, in conversation
+        order; always current when read (see ``realtime_nb.frame`` and the README's column
+        table). Deleted items keep their row with ``deleted=True``:
+        ``conv.df[~conv.df.deleted]`` is the live conversation. Each read is a cheap shallow
+        copy; editing it never changes the session or the next read."""
+        return self._frame.frame()
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """The event log (both directions) as a DataFrame: ``seq``, ``ts``, ``direction``,
+        ``type``, ``event_id``, ``item_id``, ``response_id``, ``error_code``, ``payload``
+        (dict, audio replaced by its length) and ``note``."""
+        if self._events is None:
+            from .events import EventFrame
+
+            self._events = EventFrame(self._session)
+        return self._events.frame()
+
+    _events: Any = None
+
+    def save(self, path: Any) -> Any:
+        """Write every logged event to ``path`` as JSON lines; ``realtime_nb.load(path)``
+        rebuilds the conversation, ``df`` and ``events`` offline. Returns the path."""
+        from .replay import save
+
+        return save(self, path)
+
+    def to_parquet(self, path: Any, *, events: bool = False, **kwargs: Any) -> Any:
+        """Write ``df`` (or ``events`` with ``events=True``) to Parquet so that
+        ``realtime_nb.read_parquet(path)`` gives it back with every dtype and object cell."""
+        from .frame import to_parquet
+
+        return to_parquet(self.events if events else self.df, path, **kwargs)
+
+    def table(self, *, interval: float = 0.5) -> ItemTable:
+        """A live table widget of ``df`` that refreshes at most every ``interval`` seconds and
+        sends only the rows that changed."""
+        from .table import ItemTable
+
+        return ItemTable(self._frame, interval=interval)
+
+    def done_items(self, timeout: float | None = None, *, count: int | None = None
+                   ) -> DoneItems:
+        """Iterate items as they reach done, from this call on (copies).
+
+        Stops quietly when no item lands for ``timeout`` seconds (default: ``conv.timeout``;
+        ``math.inf`` waits until the session closes), after ``count`` items, or when the
+        session closes. ``for item in conv.done_items(timeout=5): ...``
+        """
+        return DoneItems(self._frame, self.timeout if timeout is None else timeout, count)
+
+    def adone_items(self, timeout: float | None = None, *, count: int | None = None
+                    ) -> AsyncDoneItems:
+        """Async twin of :meth:`done_items`: ``async for item in conv.adone_items(): ...``."""
+        return AsyncDoneItems(self._frame, self.timeout if timeout is None else timeout, count)
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -384,6 +458,9 @@ def connect(
     folder_id: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     open_timeout: float = 15.0,
+    reconnect: bool = True,
+    max_attempts: int = 8,
+    backoff: tuple[float, float] = (0.25, 8.0),
 ) -> RealtimeConversation:
     """Open a Realtime conversation.
 
@@ -395,13 +472,17 @@ def connect(
     * ``connect(url="wss://...", headers={...}, dialect="ga"|"beta"|"yandex")`` — anything else.
 
     Returns once the server sent ``session.created``. ``timeout`` is the default wait of every
-    blocking call on the conversation.
+    blocking call on the conversation. When the connection drops, the session reconnects
+    (``reconnect=True``, up to ``max_attempts`` tries in a row with exponential backoff from
+    ``backoff[0]`` seconds up to ``backoff[1]``, with jitter), replays the conversation into the new server session and re-sends what was in
+    flight; a fatal answer (bad key, no quota) stops it.
     """
     endpoint, server = resolve_endpoint(
         provider, model=model, url=url, headers=headers, dialect=dialect, api_key=api_key,
         iam_token=iam_token, folder_id=folder_id,
     )
-    session = Session(endpoint, open_timeout=open_timeout).start()
+    session = Session(endpoint, open_timeout=open_timeout, reconnect=reconnect,
+                      max_attempts=max_attempts, backoff=backoff).start()
     conv = RealtimeConversation(session, timeout=timeout, server=server)
     global _LAST
     _LAST = weakref.ref(conv)

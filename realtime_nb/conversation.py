@@ -201,6 +201,25 @@ class Conversation:
         if nxt is not None:
             self._items[nxt].previous_item_id = item_id
 
+    def discard_unfinished_responses(self) -> list[Record]:
+        """Remove items of responses that never finished (their server session is gone).
+
+        Used after a dropped connection: a half-streamed answer cannot be finished by the new
+        server session; its deltas stay in the event log and the request is asked again.
+        """
+        records: list[Record] = []
+        for item in list(self):
+            if item.id in self._done or item.id not in self._item_response:
+                continue
+            nxt = self._next[item.id]
+            self._unlink(item.id)
+            del self._items[item.id]
+            if nxt is not None:
+                self._items[nxt].previous_item_id = self._prev[nxt]
+            records.append(Change("removed", item, "realtime_nb.resync", item.previous_item_id,
+                                  response_id=self._item_response.get(item.id)))
+        return records
+
     # ---------------------------------------------------------------- applying
     def apply(self, event: ServerEvent) -> list[Record]:
         """Apply one server event; return what changed. Never raises on bad input."""

@@ -19,11 +19,15 @@ _AUDIO_FIELDS = {
 
 
 class LogEntry(TypedDict):
-    """One event as logged. ``payload`` is the event object (audio replaced by its length)."""
+    """One event as logged. ``payload`` is the event object (audio replaced by its length).
+
+    ``direction`` is ``in`` (server event), ``out`` (client event) or ``local`` (the client's own
+    record of a state change: ``realtime_nb.status`` and ``realtime_nb.resync``).
+    """
 
     seq: int
     ts: float
-    direction: Literal["in", "out"]
+    direction: Literal["in", "out", "local"]
     type: str
     event_id: str | None
     item_id: str | None
@@ -106,7 +110,7 @@ class EventLog:
 
     def append(
         self,
-        direction: Literal["in", "out"],
+        direction: Literal["in", "out", "local"],
         payload: dict[str, Any],
         ts: float | None = None,
         *,

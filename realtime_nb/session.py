@@ -14,10 +14,12 @@ waiting calls -> user callbacks.
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import contextlib
 import json
 import logging
+import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +34,7 @@ from .errors import ConnectionClosedError, ProtocolError, RealtimeError, Realtim
 from .eventlog import EventLog, LogEntry
 from .items import Item
 from .protocol import ServerEvent, canonical_type, parse_server_event, to_dialect
+from .resync import replay_events
 
 logger = logging.getLogger("realtime_nb")
 
@@ -70,14 +73,27 @@ class _Waiter:
     event_id: str
     future: concurrent.futures.Future[Any] = field(default_factory=concurrent.futures.Future)
     response_id: str | None = None
+    event: dict[str, Any] | None = None
+    sent: bool = False
 
 
 class Session:
     """One connection and the conversation model it feeds. Thread-safe; see the module doc."""
 
-    def __init__(self, endpoint: Endpoint, *, open_timeout: float = 15.0) -> None:
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        open_timeout: float = 15.0,
+        reconnect: bool = True,
+        max_attempts: int = 8,
+        backoff: tuple[float, float] = (0.25, 8.0),
+    ) -> None:
         self.endpoint = endpoint
         self.open_timeout = open_timeout
+        self.reconnect = reconnect
+        self.max_attempts = max_attempts
+        self.backoff = backoff
         self.model = Conversation()
         self.log = EventLog()
         self.errors: list[RealtimeServerError] = []
@@ -92,7 +108,14 @@ class Session:
         self._waiters: list[_Waiter] = []
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name="realtime_nb-session", daemon=True)
-        self._outbox: asyncio.Queue[tuple[dict[str, Any], concurrent.futures.Future[None]]]
+        self._queue: collections.deque[tuple[dict[str, Any], concurrent.futures.Future[None]]]
+        self._queue = collections.deque()
+        self._queue_lock = threading.Lock()
+        self._wake: asyncio.Event
+        self._session_config: dict[str, Any] = {}
+        self._fatal: str | None = None
+        self._greeted = False
+        self._replay_ids: set[str] = set()
         self._ws: ClientConnection | None = None
         self._ready = concurrent.futures.Future[None]()
 
@@ -137,66 +160,159 @@ class Session:
         asyncio.set_event_loop(self._loop)
         self._loop.run_forever()
 
+    async def _connect(self) -> ClientConnection:
+        return await websockets.connect(
+            self.endpoint.url,
+            additional_headers=dict(self.endpoint.headers),
+            open_timeout=self.open_timeout,
+            max_size=MAX_FRAME,
+            proxy=None,
+        )
+
     async def _main(self) -> None:
-        self._outbox = asyncio.Queue()
-        try:
-            ws = await websockets.connect(
-                self.endpoint.url,
-                additional_headers=dict(self.endpoint.headers),
-                open_timeout=self.open_timeout,
-                max_size=MAX_FRAME,
-                proxy=None,
-            )
-        except Exception as exc:  # handshake failures of every kind end here
-            reason = _describe_connect_error(exc, self.endpoint)
-            self._set_status("error", reason)
+        """Connect, receive until the connection ends, and reconnect with backoff unless the
+        client closed, the failure is fatal, or the attempts ran out."""
+        self._wake = asyncio.Event()
+        attempt = 0
+        reason = ""
+        while True:
+            try:
+                ws = await self._connect()
+            except Exception as exc:  # handshake failures of every kind end here
+                reason = _describe_connect_error(exc, self.endpoint)
+                fatal = _fatal_handshake(exc)
+                if not self._ready.done() or fatal or not self._retry_allowed(attempt):
+                    self._give_up(reason if not self._ready.done() or fatal
+                                  else f"gave up after {attempt} reconnect attempts: {reason}")
+                    return
+                attempt += 1
+                await asyncio.sleep(self._backoff(attempt))
+                continue
+            if self._ready.done():
+                self._resync()
+            self._greeted = False
+            reason, clean = await self._run_connection(ws)
+            if self._greeted:
+                attempt = 0
+            if self.status == "closing":
+                self._set_status("closed", reason)
+                break
             if not self._ready.done():
-                self._ready.set_exception(ConnectionClosedError(reason))
-            return
+                self._give_up(f"connection closed before session.created: {reason}")
+                return
+            if self._fatal is not None:
+                self._give_up(f"{self._fatal}; not reconnecting")
+                return
+            if not self._retry_allowed(attempt):
+                self._set_status("closed" if clean else "error", reason)
+                break
+            attempt += 1
+            self._set_status("reconnecting", f"{reason}; reconnecting (attempt {attempt})")
+            await asyncio.sleep(self._backoff(attempt))
+        self._fail_all(ConnectionClosedError(f"connection closed: {reason}"))
+
+    def _retry_allowed(self, attempt: int) -> bool:
+        return self.reconnect and attempt < self.max_attempts
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter, capped."""
+        base, cap = self.backoff
+        return random.uniform(0.5, 1.0) * min(cap, base * 2 ** (attempt - 1))
+
+    def _give_up(self, reason: str) -> None:
+        self._set_status("error", reason)
+        err = ConnectionClosedError(reason)
+        if not self._ready.done():
+            self._ready.set_exception(err)
+        self._fail_all(err)
+
+    async def _run_connection(self, ws: ClientConnection) -> tuple[str, bool]:
+        """Receive on one connection until it ends; return (reason, closed cleanly)."""
         self._ws = ws
         sender = asyncio.create_task(self._send_loop(ws))
         try:
             async for frame in ws:
                 self._on_frame(frame)
-            reason = _close_text(ws)
-            status = "closed" if self.status == "closing" or _clean_close(ws) else "error"
         except websockets.ConnectionClosed:
-            reason, status = _close_text(ws), "error"
+            pass
         except Exception as exc:  # a bug in a listener must not kill the thread silently
             logger.exception("realtime_nb receive loop failed")
-            reason, status = f"receive loop failed: {exc!r}", "error"
+            with contextlib.suppress(Exception):
+                await ws.close()
+            return f"receive loop failed: {exc!r}", False
         finally:
             sender.cancel()
-        if self.status == "closing":
-            status = "closed"
-        self._set_status(status, reason)
-        if not self._ready.done():
-            self._ready.set_exception(
-                ConnectionClosedError(f"connection closed before session.created: {reason}")
-            )
-        self._fail_all(ConnectionClosedError(f"connection closed: {reason}"))
+            self._ws = None
+        return _close_text(ws), _clean_close(ws)
+
+    def _resync(self) -> None:
+        """After a reconnect: rebuild the conversation in the new server session (see
+        :mod:`realtime_nb.resync`), then re-send what was in flight, then the queue."""
+        with self.lock:
+            in_flight = [w for w in self._waiters if w.sent and w.event is not None]
+            pending_ids = {w.key for w in in_flight if w.kind == "item_done"}
+            for rec in self.model.discard_unfinished_responses():
+                for fn in list(self._record_listeners):
+                    _safe(fn, [rec], ServerEvent("realtime_nb.resync", "realtime_nb.resync", {}))
+            keep = [item for item in self.model if item.id not in pending_ids]
+            events = replay_events(keep, self._session_config)
+            stale = self._replay_ids
+            self._replay_ids = {str(e["event_id"]) for e in events}
+            for w in in_flight:
+                w.sent = False
+                w.response_id = None
+                events.append(w.event)  # type: ignore[arg-type]
+            with self._queue_lock:
+                # a replay that a second drop interrupted is superseded by this one
+                self._queue = collections.deque(
+                    q for q in self._queue if q[0].get("event_id") not in stale)
+                head = [(e, concurrent.futures.Future[None]()) for e in events]
+                self._queue.extendleft(reversed(head))
+            self._wake.set()
+            self._log_local("resync", f"replaying {len(keep)} items and {len(in_flight)} "
+                            "requests in the new server session")
 
     async def _send_loop(self, ws: ClientConnection) -> None:
+        """Send queued events in order; an event leaves the queue only once it is on the wire,
+        so a drop keeps it for the next connection."""
         while True:
-            event, done = await self._outbox.get()
-            try:
-                text = json.dumps(to_dialect(event, self.endpoint.dialect))
-                with self.lock:
-                    entry = self.log.append("out", event)
-                    self._emit_log(entry)
-                await ws.send(text)
-            except websockets.ConnectionClosed as exc:
-                err = ConnectionClosedError(f"could not send {event.get('type')}: {exc}")
-                if not done.done():
-                    done.set_exception(err)
-                self._fail_event(str(event.get("event_id")), err)
-            except Exception as exc:
-                if not done.done():
+            await self._wake.wait()
+            while True:
+                with self._queue_lock:
+                    if not self._queue:
+                        self._wake.clear()
+                        break
+                    event, done = self._queue[0]
+                try:
+                    text = json.dumps(to_dialect(event, self.endpoint.dialect))
+                except Exception as exc:
+                    with self._queue_lock:
+                        self._queue.popleft()
                     done.set_exception(exc)
-                self._fail_event(str(event.get("event_id")), exc)
-            else:
+                    self._fail_event(str(event.get("event_id")), exc)
+                    continue
+                await ws.send(text)  # ConnectionClosed ends the loop; the event stays queued
+                with self._queue_lock:
+                    self._queue.popleft()
+                with self.lock:
+                    self._track_sent(event)
+                    self._emit_log(self.log.append("out", event))
                 if not done.done():
                     done.set_result(None)
+
+    def _track_sent(self, event: dict[str, Any]) -> None:
+        event_id = event.get("event_id")
+        for w in self._waiters:
+            if w.event_id == event_id:
+                w.sent = True
+        if event.get("type") == "session.update" and isinstance(event.get("session"), dict):
+            self._session_config.update(event["session"])
+
+    def _log_local(self, what: str, reason: str | None) -> None:
+        with self.lock:
+            entry = self.log.append("local", {"type": f"realtime_nb.{what}", "status": self.status,
+                                              "reason": reason})
+            self._emit_log(entry)
 
     def close(self, timeout: float = 5.0) -> None:
         """Close the connection and stop the thread. Idempotent."""
@@ -242,9 +358,12 @@ class Session:
                 self._callbacks.get(event_type, []).remove(fn)
 
     def _set_status(self, status: str, reason: str | None) -> None:
+        changed = status != self.status
         self.status = status
         if reason is not None:
             self.close_reason = reason
+        if changed and self._ready.done() and status != "closing":
+            self._log_local("status", reason)
         for fn in list(self._status_listeners):
             _safe(fn, status)
 
@@ -274,9 +393,13 @@ class Session:
             for fn in list(self._record_listeners):
                 _safe(fn, records, event)
             self._resolve(event, records)
-        if event.type == "session.created" and not self._ready.done():
-            self._set_status("open", None)
-            self._ready.set_result(None)
+        if event.type == "session.created":
+            self._greeted = True
+            if not self._ready.done():
+                self._set_status("open", None)
+                self._ready.set_result(None)
+            elif self.status == "reconnecting":
+                self._set_status("open", "reconnected")
         for key in dict.fromkeys((event.type, event.raw_type, "*")):
             for fn in list(self._callbacks.get(key, ())):
                 _safe(fn, event)
@@ -293,6 +416,8 @@ class Session:
         if event.type == "error":
             err = RealtimeServerError.from_event(event.data)
             self.errors.append(err)
+            if (err.code or "") in FATAL_ERROR_CODES or (err.type or "") in FATAL_ERROR_CODES:
+                self._fatal = f"fatal server error: {err.message}"
             matched = [w for w in self._waiters if err.event_id and w.event_id == err.event_id]
             for w in matched:
                 self._finish(w, exc=err)
@@ -374,7 +499,7 @@ class Session:
         With ``kind`` the future resolves when the matching server event arrives (or an
         ``error`` naming this event's ``event_id``); without, when the frame has been sent.
         """
-        if self.status not in ("open", "connecting"):
+        if self.status not in ("open", "connecting", "reconnecting"):
             raise ConnectionClosedError(
                 f"the session is {self.status}" + (f": {self.close_reason}" if self.close_reason else "")
             )
@@ -382,11 +507,18 @@ class Session:
         sent: concurrent.futures.Future[None] = concurrent.futures.Future()
         waiter = None
         if kind is not None:
-            waiter = _Waiter(kind, key, str(event["event_id"]))
+            waiter = _Waiter(kind, key, str(event["event_id"]), event=event)
             with self.lock:
                 self._waiters.append(waiter)
-        self._loop.call_soon_threadsafe(self._outbox.put_nowait, (event, sent))
+        with self._queue_lock:
+            self._queue.append((event, sent))
+        self._loop.call_soon_threadsafe(self._wake_sender)
         return waiter.future if waiter is not None else sent
+
+    def _wake_sender(self) -> None:
+        wake = getattr(self, "_wake", None)
+        if wake is not None:
+            wake.set()
 
     def forget(self, future: concurrent.futures.Future[Any]) -> None:
         """Drop the waiter of a future whose caller gave up (timeout, cancellation)."""
@@ -400,6 +532,18 @@ def _safe(fn: Callable[..., Any], *args: Any) -> None:
         fn(*args)
     except Exception:
         logger.exception("realtime_nb listener %r failed", fn)
+
+
+FATAL_ERROR_CODES = frozenset({
+    "invalid_api_key", "insufficient_quota", "authentication_error", "permission_denied",
+    "unauthorized", "forbidden", "model_not_found", "account_deactivated",
+})
+
+
+def _fatal_handshake(exc: BaseException) -> bool:
+    """Handshake answers that retrying cannot fix (bad key, no access, wrong URL)."""
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    return status in (400, 401, 403, 404)
 
 
 def _clean_close(ws: ClientConnection) -> bool:

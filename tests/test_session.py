@@ -212,7 +212,12 @@ def test_blocking_call_inside_a_callback_is_refused_not_deadlocked(conv):
 
     conv.on("conversation.item.done", cb)
     conv.create("trigger")
+    for _ in range(200):
+        if seen:
+            break
+        threading.Event().wait(0.01)
     assert seen and "callback" in seen[0]
+    assert [i.text for i in conv.items] == ["trigger"]  # the refused call sent nothing
 
 
 class ScriptedServer:
@@ -311,7 +316,7 @@ def test_a_dropped_connection_fails_pending_calls_and_keeps_items():
     frames = [json.dumps({"type": "conversation.item.done", "event_id": "event_9",
                           "previous_item_id": None, "item": good})]
     with ScriptedServer(frames, close_after=True) as srv:
-        conv = rnb.connect(url=srv.url)
+        conv = rnb.connect(url=srv.url, reconnect=False)
         for _ in range(300):
             if conv.status == "error":
                 break

@@ -1,0 +1,267 @@
+"""The deterministic offline responder behind the embedded server.
+
+The embedded server has no model. Every ``response.create`` is answered by a pure function of
+the conversation, the session and the response parameters, so a notebook or a test gets the
+same answer every time and can assert on it. The rules, in order:
+
+1. The last context item is a ``function_call_output`` -> an assistant message that quotes the
+   tool result: ``The get_weather tool returned {"temp_c": 21}.`` (the tool name comes from the
+   ``function_call`` with the same ``call_id``; ``function`` when there is none).
+2. Tools are declared (``response.tools`` overrides ``session.tools``), ``tool_choice`` is not
+   ``"none"`` and the last user message mentions a function tool's name (or ``tool_choice``
+   is ``"required"`` / names a function) -> a ``function_call`` of that tool. Its arguments are
+   built by :func:`build_arguments` from the tool's JSON schema and the user's text.
+3. There is a user message -> ``You said: "<text>". This is the offline responder.`` where
+   ``<text>`` is the user's text parts and transcripts joined by spaces (an audio-only message
+   without transcript is described as ``<N ms of audio>``).
+4. Otherwise -> ``Hello! This is the offline responder; there is no user message yet.``
+
+Token usage is counted the same way everywhere (:func:`count_tokens`: words and punctuation
+marks), so usage numbers are deterministic too.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import secrets
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+_ALNUM = string.ascii_letters + string.digits
+_TOKEN_RE = re.compile(r"\w+|[^\w\s]")
+_CHUNK_RE = re.compile(r"\S+\s*|\s+")
+_NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?")
+#: "in Paris", "for New York", "at Paris, France": capitalised words after in/for/at.
+_PLACE_RE = re.compile(r"\b(?i:in|for|at)\s+([A-Z][\w'-]*(?:(?:\s+|,\s*)[A-Z][\w'-]*)*)")
+ARGUMENT_CHUNK = 8
+#: PCM16 mono 24 kHz: 48 bytes per millisecond (the session's default input format).
+BYTES_PER_MS = 48
+
+
+def random_id(prefix: str, length: int = 21) -> str:
+    """``prefix`` + ``length`` random letters and digits (the shape of OpenAI's ids)."""
+    return prefix + "".join(secrets.choice(_ALNUM) for _ in range(length))
+
+
+@dataclass
+class ResponsePlan:
+    """What one response will produce: an assistant message or one function call.
+
+    ``chunks`` are the deltas the server streams; their concatenation is ``text`` (message)
+    or ``arguments`` (function call).
+    """
+
+    kind: Literal["message", "function_call"]
+    text: str = ""
+    name: str = ""
+    call_id: str = ""
+    arguments: str = ""
+    chunks: list[str] = field(default_factory=list)
+
+    @property
+    def full(self) -> str:
+        return self.text if self.kind == "message" else self.arguments
+
+
+def count_tokens(text: str) -> int:
+    """A deterministic stand-in for a tokenizer: words and punctuation marks."""
+    return len(_TOKEN_RE.findall(text))
+
+
+def split_text(text: str) -> list[str]:
+    """Word chunks (each word keeps its trailing space), like a model's text deltas."""
+    return _CHUNK_RE.findall(text) or [text]
+
+
+def split_arguments(arguments: str, size: int = ARGUMENT_CHUNK) -> list[str]:
+    """Fixed-size slices of the JSON arguments (deltas need not be valid JSON on their own)."""
+    return [arguments[i : i + size] for i in range(0, len(arguments), size)] or [arguments]
+
+
+def audio_ms(b64: Any) -> int:
+    """Length in ms of base64 PCM16/24 kHz audio; 0 for anything that is not base64."""
+    if not isinstance(b64, str) or not b64:
+        return 0
+    try:
+        return len(base64.b64decode(b64, validate=False)) // BYTES_PER_MS
+    except (binascii.Error, ValueError):
+        return 0
+
+
+def item_text(item: Mapping[str, Any]) -> str:
+    """What a reader sees of an item: text parts, transcripts, arguments and output."""
+    pieces: list[str] = []
+    for part in item.get("content") or []:
+        if not isinstance(part, Mapping):
+            continue
+        text = part.get("text")
+        if not isinstance(text, str):
+            text = part.get("transcript")
+        if isinstance(text, str) and text:
+            pieces.append(text)
+        elif part.get("type") == "input_audio":
+            pieces.append(f"<{audio_ms(part.get('audio'))} ms of audio>")
+        elif part.get("type") == "input_image":
+            pieces.append("<image>")
+    for key in ("name", "arguments", "output"):
+        value = item.get(key)
+        if isinstance(value, str) and value:
+            pieces.append(value)
+    return " ".join(pieces)
+
+
+def _tools(session: Mapping[str, Any], params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    tools = params.get("tools") if params.get("tools") is not None else session.get("tools")
+    if not isinstance(tools, list):
+        return []
+    return [
+        t for t in tools
+        if isinstance(t, Mapping) and t.get("type", "function") == "function"
+        and isinstance(t.get("name"), str) and t.get("name")
+    ]
+
+
+def _pick_tool(
+    tools: list[Mapping[str, Any]], choice: Any, user_text: str
+) -> Mapping[str, Any] | None:
+    if not tools or choice == "none":
+        return None
+    if isinstance(choice, Mapping) and choice.get("type") == "function":
+        return next((t for t in tools if t.get("name") == choice.get("name")), None)
+    lowered = user_text.lower()
+    for tool in tools:
+        if re.search(rf"(?<![\w]){re.escape(str(tool['name']).lower())}(?![\w])", lowered):
+            return tool
+    return tools[0] if choice == "required" else None
+
+
+def _explicit_value(name: str, text: str) -> str | None:
+    """``name=value`` / ``name: value`` / ``name="a b"`` written in the user's text."""
+    quoted = re.search(rf"\b{re.escape(name)}\s*[=:]\s*\"([^\"]*)\"", text)
+    if quoted:
+        return quoted.group(1)
+    plain = re.search(rf"\b{re.escape(name)}\s*[=:]\s*([^\s,;]+)", text)
+    return plain.group(1).rstrip(".?!") if plain else None
+
+
+def _value_for(schema: Mapping[str, Any], name: str, text: str) -> Any:
+    explicit = _explicit_value(name, text)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "string")
+    enum = schema.get("enum")
+    if isinstance(enum, list) and enum:
+        if explicit is not None:
+            for option in enum:
+                if str(option).lower() == explicit.lower():
+                    return option
+        lowered = text.lower()
+        return next((o for o in enum if str(o).lower() in lowered), enum[0])
+    if kind in ("integer", "number"):
+        source = explicit if explicit is not None else text
+        match = _NUMBER_RE.search(source)
+        if not match:
+            return 0
+        number = float(match.group())
+        return int(number) if kind == "integer" else number
+    if kind == "boolean":
+        source = (explicit or text).lower()
+        return source in ("true", "yes", "1") if explicit is not None else " yes" in f" {source}"
+    if kind == "array":
+        return []
+    if kind == "object":
+        return {}
+    if explicit is not None:
+        return explicit
+    place = _PLACE_RE.search(text)
+    return place.group(1) if place else text.strip()
+
+
+def build_arguments(tool: Mapping[str, Any], user_text: str) -> str:
+    """Deterministic JSON arguments for ``tool`` from its parameter schema and the user text.
+
+    Every property of ``parameters.properties`` gets a value, in schema order:
+    ``name=value`` / ``name: value`` written in the text wins; otherwise an enum takes the
+    first option the text mentions (else its first option), integer/number the first number
+    in the text (else 0), boolean ``true`` when the text says "yes", arrays ``[]``, objects
+    ``{}``, and strings the first "in/for/at <Capitalised Words>" place (else the whole
+    user text).
+    ``"What's the weather in Paris? (get_weather)"`` gives ``{"location": "Paris"}``.
+    """
+    params = tool.get("parameters")
+    props = params.get("properties") if isinstance(params, Mapping) else None
+    args: dict[str, Any] = {}
+    if isinstance(props, Mapping):
+        for name, schema in props.items():
+            args[str(name)] = _value_for(schema if isinstance(schema, Mapping) else {}, name,
+                                         user_text)
+    return json.dumps(args, ensure_ascii=False)
+
+
+def _last_user_text(context: Sequence[Mapping[str, Any]]) -> str | None:
+    for item in reversed(context):
+        if item.get("type") == "message" and item.get("role") == "user":
+            return item_text(item)
+    return None
+
+
+def plan_response(
+    context: Sequence[Mapping[str, Any]],
+    session: Mapping[str, Any],
+    params: Mapping[str, Any] | None = None,
+) -> ResponsePlan:
+    """Decide what a response produces from its context items (see the module docstring)."""
+    params = params or {}
+    last = context[-1] if context else None
+    if last is not None and last.get("type") == "function_call_output":
+        call = next(
+            (i for i in reversed(context)
+             if i.get("type") == "function_call" and i.get("call_id") == last.get("call_id")),
+            None,
+        )
+        name = call.get("name") if call is not None else None
+        text = f"The {name or 'function'} tool returned {last.get('output', '')}."
+        return ResponsePlan("message", text=text, chunks=split_text(text))
+    user_text = _last_user_text(context)
+    if user_text is not None:
+        choice = params.get("tool_choice", session.get("tool_choice", "auto"))
+        tool = _pick_tool(_tools(session, params), choice, user_text)
+        if tool is not None:
+            arguments = build_arguments(tool, user_text)
+            return ResponsePlan(
+                "function_call",
+                name=str(tool["name"]),
+                call_id=random_id("call_", 16),
+                arguments=arguments,
+                chunks=split_arguments(arguments),
+            )
+        text = f'You said: "{user_text}". This is the offline responder.'
+    else:
+        text = "Hello! This is the offline responder; there is no user message yet."
+    return ResponsePlan("message", text=text, chunks=split_text(text))
+
+
+def usage(
+    context: Sequence[Mapping[str, Any]], instructions: str, output: str
+) -> dict[str, Any]:
+    """Token usage for ``response.done``, in the GA ``RealtimeResponseUsage`` shape."""
+    text_in = count_tokens(instructions) + sum(count_tokens(item_text(i)) for i in context)
+    text_out = count_tokens(output)
+    return {
+        "total_tokens": text_in + text_out,
+        "input_tokens": text_in,
+        "output_tokens": text_out,
+        "input_token_details": {
+            "text_tokens": text_in,
+            "audio_tokens": 0,
+            "image_tokens": 0,
+            "cached_tokens": 0,
+            "cached_tokens_details": {"text_tokens": 0, "audio_tokens": 0, "image_tokens": 0},
+        },
+        "output_token_details": {"text_tokens": text_out, "audio_tokens": 0},
+    }

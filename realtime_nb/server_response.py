@@ -1,0 +1,229 @@
+"""One ``response.create`` of the embedded server, as a pure sequence of server events.
+
+The transport drives a :class:`ResponseRun` in three phases so that deltas can be paced and a
+``response.cancel`` can land between any two of them:
+
+1. :meth:`ResponseRun.begin` — ``response.created``, ``response.output_item.added``, the
+   dialect's item events (in-conversation only) and, for a message, ``response.content_part.added``;
+2. :meth:`ResponseRun.step` — one delta per call (``response.output_text.delta`` or
+   ``response.function_call_arguments.delta``) until it returns ``None``;
+3. :meth:`ResponseRun.finish` — the ``*.done`` events, ``response.done`` and (GA/beta)
+   ``rate_limits.updated``. After a cancel the item ends ``incomplete`` with the text streamed so
+   far and the response ``cancelled`` with reason ``client_cancelled``.
+
+An out-of-band response (``response.conversation == "none"``) sends the same response events but
+no ``conversation.item.*`` event and never touches the conversation.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+from .responder import plan_response, random_id, usage
+from .server_state import RequestError, render_item, server_event
+
+if TYPE_CHECKING:
+    from .server_state import ConnectionState
+
+GA_RESPONSE_FIELDS = (
+    "audio", "conversation", "input", "instructions", "max_output_tokens", "metadata",
+    "output_modalities", "parallel_tool_calls", "prompt", "reasoning", "tool_choice", "tools",
+)
+BETA_RESPONSE_FIELDS = (
+    "conversation", "input", "instructions", "max_response_output_tokens", "metadata",
+    "modalities", "output_audio_format", "temperature", "tool_choice", "tools", "voice",
+)
+#: GA event name -> beta name (the only renames the text-only responder needs).
+BETA_NAMES = {
+    "response.output_text.delta": "response.text.delta",
+    "response.output_text.done": "response.text.done",
+}
+
+
+class ResponseRun:
+    """A response in flight: its plan, its output item and the text streamed so far."""
+
+    def __init__(self, state: ConnectionState, params: dict[str, Any]) -> None:
+        self.state = state
+        self.dialect = state.dialect
+        self.params = self._check(params)
+        self.id = random_id("resp_")
+        self.in_conversation = params.get("conversation") != "none"
+        self.context = self._context()
+        self.plan = plan_response(self.context, state.session, self.params)
+        self.cancelled = False
+        self.finished = False
+        self.sent = ""
+        self._chunks = list(self.plan.chunks)
+        self.item: dict[str, Any] = {"id": random_id("item_"), "type": self.plan.kind,
+                                     "status": "in_progress"}
+        if self.plan.kind == "message":
+            self.item.update(role="assistant", content=[])
+        else:
+            self.item.update(call_id=self.plan.call_id, name=self.plan.name, arguments="")
+        if self.dialect == "yandex":
+            self.item["metadata"] = None
+
+    # ------------------------------------------------------------------ parameters
+    def _check(self, params: dict[str, Any]) -> dict[str, Any]:
+        allowed = {"ga": GA_RESPONSE_FIELDS, "beta": BETA_RESPONSE_FIELDS}.get(self.dialect)
+        for key in params:
+            if allowed is not None and key not in allowed:
+                raise RequestError(f"Unknown parameter: 'response.{key}'.",
+                                   code="unknown_parameter", param=f"response.{key}")
+        meta = params.get("metadata")
+        if meta is not None and (
+            not isinstance(meta, dict) or len(meta) > 16
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items())
+        ):
+            raise RequestError("Invalid 'response.metadata': expected at most 16 string pairs.",
+                               param="response.metadata")
+        for key in ("input", "tools"):
+            if params.get(key) is not None and not isinstance(params[key], list):
+                raise RequestError(f"Invalid type for 'response.{key}': expected an array.",
+                                   code="invalid_type", param=f"response.{key}")
+        return params
+
+    def _context(self) -> list[dict[str, Any]]:
+        """The items the responder reads: ``response.input`` if given, else the conversation."""
+        given = self.params.get("input")
+        if given is None:
+            return copy.deepcopy(self.state.context())
+        context = []
+        for i, entry in enumerate(given):
+            where = f"response.input[{i}]"
+            if isinstance(entry, dict) and entry.get("type") == "item_reference":
+                ref = self.state.items.get(entry.get("id"))  # type: ignore[arg-type]
+                if ref is None:
+                    raise RequestError(f"Invalid '{where}.id': no item with id "
+                                       f"{entry.get('id')!r} in the conversation.",
+                                       param=f"{where}.id")
+                context.append(copy.deepcopy(ref))
+            elif isinstance(entry, dict):
+                context.append(self.state.clean_item(entry, where))
+            else:
+                raise RequestError(f"Invalid type for '{where}': expected an object.",
+                                   code="invalid_type", param=where)
+        return context
+
+    # ------------------------------------------------------------------ event helpers
+    def _event(self, etype: str, /, **fields: Any) -> dict[str, Any]:
+        if self.dialect == "beta":
+            etype = BETA_NAMES.get(etype, etype)
+        return server_event(etype, **fields)
+
+    def _where(self) -> dict[str, Any]:
+        return {"response_id": self.id, "item_id": self.item["id"], "output_index": 0}
+
+    def _part(self, text: str) -> dict[str, Any]:
+        return {"type": "output_text" if self.dialect == "yandex" else "text", "text": text}
+
+    def response_object(self, status: str, output: list[dict[str, Any]],
+                        usage_: dict[str, Any] | None, details: dict[str, Any] | None = None
+                        ) -> dict[str, Any]:
+        """The ``response`` object of ``response.created`` / ``response.done``."""
+        session, params = self.state.session, self.params
+        out: dict[str, Any] = {
+            "id": self.id, "object": "realtime.response", "status": status,
+            "status_details": details, "output": output,
+            "conversation_id": self.state.conversation_id if self.in_conversation else None,
+        }
+        if self.dialect == "beta":
+            out.update(
+                modalities=params.get("modalities", session.get("modalities")),
+                voice=params.get("voice", session.get("voice")),
+                output_audio_format=params.get("output_audio_format",
+                                               session.get("output_audio_format")),
+                temperature=params.get("temperature", session.get("temperature")),
+                max_output_tokens=params.get("max_response_output_tokens",
+                                             session.get("max_response_output_tokens")),
+            )
+        else:
+            audio_out = (session.get("audio") or {}).get("output") or {}
+            voice = audio_out.get("voice")
+            out.update(
+                output_modalities=params.get("output_modalities",
+                                             session.get("output_modalities")),
+                max_output_tokens=params.get("max_output_tokens",
+                                             session.get("max_output_tokens")),
+                audio={"output": {"format": audio_out.get("format"),
+                                  "voice": voice if isinstance(voice, str) else None}},
+            )
+        out["metadata"] = params.get("metadata")
+        out["usage"] = usage_
+        return out
+
+    # ------------------------------------------------------------------ phases
+    def begin(self) -> list[dict[str, Any]]:
+        events = [
+            self._event("response.created", response=self.response_object("in_progress", [],
+                                                                          None)),
+            self._event("response.output_item.added", response_id=self.id, output_index=0,
+                        item=render_item(self.item, self.dialect)),
+        ]
+        if self.in_conversation:
+            # the conversation holds the live item: retrieve shows the text streamed so far
+            previous = self.state.insert(self.item)
+            events += self.state.item_events(self.item, previous, done=False)
+        if self.plan.kind == "message":
+            self.item["content"] = [{"type": "output_text", "text": ""}]
+            events.append(self._event("response.content_part.added", **self._where(),
+                                      content_index=0, part=self._part("")))
+        return events
+
+    def step(self) -> dict[str, Any] | None:
+        """The next delta, or ``None`` when everything is streamed (or the run was cancelled)."""
+        if self.cancelled or not self._chunks:
+            return None
+        delta = self._chunks.pop(0)
+        self.sent += delta
+        if self.plan.kind == "message":
+            self.item["content"][0]["text"] = self.sent
+            return self._event("response.output_text.delta", **self._where(), content_index=0,
+                               delta=delta)
+        self.item["arguments"] = self.sent
+        return self._event("response.function_call_arguments.delta", **self._where(),
+                           call_id=self.plan.call_id, delta=delta)
+
+    def finish(self) -> list[dict[str, Any]]:
+        """Close the open part and item and send ``response.done`` (idempotent: once only)."""
+        if self.finished:
+            return []
+        self.finished = True
+        self.state.active.pop(self.id, None)
+        self.item["status"] = "incomplete" if self.cancelled else "completed"
+        events = []
+        if self.plan.kind == "message":
+            events += [
+                self._event("response.output_text.done", **self._where(), content_index=0,
+                            text=self.sent),
+                self._event("response.content_part.done", **self._where(), content_index=0,
+                            part=self._part(self.sent)),
+            ]
+        else:
+            events.append(self._event("response.function_call_arguments.done", **self._where(),
+                                      call_id=self.plan.call_id, name=self.plan.name,
+                                      arguments=self.sent))
+        final = render_item(self.item, self.dialect)
+        events.append(self._event("response.output_item.done", response_id=self.id,
+                                  output_index=0, item=copy.deepcopy(final)))
+        if (self.in_conversation and self.dialect != "beta"
+                and self.item["id"] in self.state.items):
+            events.append(self._event("conversation.item.done", item=copy.deepcopy(final),
+                                      previous_item_id=self.state.predecessor(self.item["id"])))
+        status = "cancelled" if self.cancelled else "completed"
+        details = {"type": "cancelled", "reason": "client_cancelled"} if self.cancelled else None
+        instructions = self.params.get("instructions", self.state.session.get("instructions"))
+        used = usage(self.context, instructions if isinstance(instructions, str) else "",
+                     self.sent)
+        events.append(self._event("response.done", response=self.response_object(
+            status, [final], used, details)))
+        if self.dialect != "yandex":
+            tokens = used["total_tokens"]
+            events.append(self._event("rate_limits.updated", rate_limits=[
+                {"name": "requests", "limit": 10000, "remaining": 9999, "reset_seconds": 0.006},
+                {"name": "tokens", "limit": 2000000, "remaining": 2000000 - tokens,
+                 "reset_seconds": 0.3},
+            ]))
+        return events
