@@ -1,4 +1,5 @@
-"""Command line: ``python -m realtime_nb serve [--host H] [--port N] [--dialect D]``.
+"""Command line: ``python -m realtime_nb serve [--host H] [--port N] [--dialect D]`` runs the
+embedded server; ``python -m realtime_nb demo`` runs a scripted conversation against it.
 
 Subcommands are argparse sub-parsers, each with a ``func`` default, so more can be added
 without touching the dispatch.
@@ -40,6 +41,13 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    """Run the offline demo conversation and print it with its DataFrame."""
+    from .demo import run_demo
+
+    return run_demo()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m realtime_nb",
                                      description="realtime_nb command line tools")
@@ -56,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--chunk-delay", type=float, default=0.0, metavar="SECONDS",
                        help="pause between streamed deltas")
     serve.set_defaults(func=_serve)
+    demo = commands.add_parser("demo", help="run a scripted conversation on the embedded server",
+                               description="Run a scripted conversation on the embedded server "
+                               "and print it, with its DataFrame.")
+    demo.set_defaults(func=_demo)
     return parser
 
 

@@ -41,13 +41,14 @@ def run_demo(out: TextIO = sys.stdout) -> int:
             conv.respond()
         print("\nconversation:", file=out)
         for i, item in enumerate(conv.items):
-            who = item.role or item.type
+            who = item.role or (f"{item.type} {item.name}" if item.name else item.type)
             print(f"{i:>2}. [{who}] {item.text}", file=out)
         df = getattr(conv, "df", None)
         if df is not None:
             import pandas as pd
 
-            with pd.option_context("display.width", 120, "display.max_colwidth", 40):
+            with pd.option_context("display.width", 140, "display.max_colwidth", 40,
+                                   "display.max_columns", 10):
                 print("\nconv.df:", file=out)
                 print(df[["position", "type", "role", "status", "text"]], file=out)
         print(f"\n{len(conv.log)} events logged; errors: {len(conv.errors)}", file=out)
