@@ -137,7 +137,8 @@ class Conversation:
 
     # ---------------------------------------------------------------- linking
     def _link(self, item_id: str, after: str | None) -> None:
-        """Insert ``item_id`` after ``after`` (``None``: at the head)."""
+        """Insert ``item_id`` after ``after`` (``None``: at the head); keeps every
+        ``previous_item_id`` it touches in step with the links."""
         nxt = self._head if after is None else self._next[after]
         self._prev[item_id] = after
         self._next[item_id] = nxt
@@ -149,6 +150,8 @@ class Conversation:
             self._tail = item_id
         else:
             self._prev[nxt] = item_id
+            self._items[nxt].previous_item_id = item_id
+        self._items[item_id].previous_item_id = after
 
     def _unlink(self, item_id: str) -> None:
         prev, nxt = self._prev.pop(item_id), self._next.pop(item_id)
@@ -160,6 +163,12 @@ class Conversation:
             self._tail = prev
         else:
             self._prev[nxt] = prev
+            self._items[nxt].previous_item_id = prev
+
+    def _remove(self, item_id: str) -> Item:
+        self._unlink(item_id)
+        self._done.discard(item_id)
+        return self._items.pop(item_id)
 
     def _place(self, item: Item, event: ServerEvent) -> None:
         """Link a new item where the event says it belongs."""
@@ -175,7 +184,6 @@ class Conversation:
                 after = self._tail
                 item.flagged = True
         self._link(item.id, after)
-        item.previous_item_id = self._prev[item.id]
 
     def _maybe_move(self, item: Item, event: ServerEvent) -> bool:
         """Follow a changed ``previous_item_id`` on a later event; True if the item moved."""
@@ -192,14 +200,7 @@ class Conversation:
         self._unlink(item.id)
         self._link(item.id, anchor)
         item.flagged = False
-        item.previous_item_id = anchor
-        self._refresh_neighbour(item.id)
         return True
-
-    def _refresh_neighbour(self, item_id: str) -> None:
-        nxt = self._next.get(item_id)
-        if nxt is not None:
-            self._items[nxt].previous_item_id = item_id
 
     def discard_unfinished_responses(self) -> list[Record]:
         """Remove items of responses that never finished (their server session is gone).
@@ -211,11 +212,7 @@ class Conversation:
         for item in list(self):
             if item.id in self._done or item.id not in self._item_response:
                 continue
-            nxt = self._next[item.id]
-            self._unlink(item.id)
-            del self._items[item.id]
-            if nxt is not None:
-                self._items[nxt].previous_item_id = self._prev[nxt]
+            self._remove(item.id)
             records.append(Change("removed", item, "realtime_nb.resync", item.previous_item_id,
                                   response_id=self._item_response.get(item.id)))
         return records
@@ -236,6 +233,8 @@ class Conversation:
         if raw is None or not isinstance(raw.get("id"), str) or not raw["id"]:
             return [Skipped(event.type, "event has no item with a string id")]
         new = Item.from_wire(raw)
+        if event.type == "conversation.item.done" and new.status not in _FINAL:
+            new.status = "completed"  # done is final; servers that omit the status mean this
         rid = self._item_response.get(new.id)
         existing = self._items.get(new.id)
         done_now = final and new.id not in self._done and (
@@ -246,14 +245,8 @@ class Conversation:
             self._place(new, event)
             if done_now:
                 self._done.add(new.id)
-            nxt = self._next[new.id]
-            records: list[Record] = [
-                Change("inserted", new, event.type, new.previous_item_id, done_now,
-                       ts=event.received_at, response_id=rid)
-            ]
-            if nxt is not None:
-                self._items[nxt].previous_item_id = new.id
-            return records
+            return [Change("inserted", new, event.type, new.previous_item_id, done_now,
+                           ts=event.received_at, response_id=rid)]
         _merge(existing, new, authoritative=authoritative)
         moved = self._maybe_move(existing, event)
         if done_now:
@@ -281,12 +274,7 @@ class Conversation:
         item = self._items.get(item_id) if item_id else None
         if item is None:
             return [Skipped(event.type, f"deleted item {item_id!r} is not in the conversation")]
-        nxt = self._next[item.id]
-        self._unlink(item.id)
-        del self._items[item.id]
-        self._done.discard(item.id)
-        if nxt is not None:
-            self._items[nxt].previous_item_id = self._prev[nxt]
+        self._remove(item.id)
         return [Change("removed", item, event.type, item.previous_item_id, ts=event.received_at,
                        response_id=self._item_response.get(item.id))]
 
@@ -334,7 +322,7 @@ class Conversation:
         part = self._part(item, ci or 0, part_type)
         old = part.get(key)
         part[key] = (old if isinstance(old, str) else "") + delta
-        if item.status is None:
+        if item.status is None and item.id not in self._done:
             item.status = "in_progress"
         return [self._updated(item, event, Delta(key, delta, ci or 0))]  # type: ignore[arg-type]
 
