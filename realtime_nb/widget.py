@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .session import Session
 
 STATIC = Path(__file__).parent / "static"
+_SEQUENCED = ("inserted", "updated", "delta", "removed")
 LOG_TAIL = 500
 _TEXT_PARTS = ("input_text", "output_text", "text")
 
@@ -73,6 +74,7 @@ class ConversationWidget(anywidget.AnyWidget):
         self._requests: dict[str, tuple[str | None, str | None]] = {}  # event_id -> (request, item)
         self._ids = itertools.count()
         self.bytes_sent = 0
+        self._seq = 0  # +1 per change message, under the session lock (js/PROTOCOL.md)
         session.add_record_listener(self._on_records)
         session.add_log_listener(self._on_log)
         session.add_status_listener(self._on_status)
@@ -80,6 +82,9 @@ class ConversationWidget(anywidget.AnyWidget):
 
     # ------------------------------------------------------------------ kernel -> browser
     def _push(self, content: dict[str, Any]) -> None:
+        if content.get("kind") in _SEQUENCED:
+            self._seq += 1
+            content["seq"] = self._seq
         if self.comm is None:
             return
         self.bytes_sent += len(_json(content))
@@ -156,7 +161,8 @@ class ConversationWidget(anywidget.AnyWidget):
              "event_id": e.event_id, "item_id": None, "request_id": None, "ts": 0.0}
             for e in self._session.errors[-50:]
         ]
-        return {"kind": "snapshot", "items": items, "errors": errors, "log": log}
+        return {"kind": "snapshot", "items": items, "errors": errors, "log": log,
+                "seq": self._seq}
 
     # ------------------------------------------------------------------ browser -> kernel
     def _on_front_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
@@ -164,7 +170,10 @@ class ConversationWidget(anywidget.AnyWidget):
             return
         kind = content.get("kind")
         if kind == "snapshot_request":
-            self._push(self.snapshot())
+            with self._session.lock:  # no change message can slip between build and send
+                snap = self.snapshot()
+                snap["request_id"] = content.get("request_id")
+                self._push(snap)
             return
         request_id = str(content.get("request_id") or f"k{next(self._ids)}")
         try:

@@ -1,0 +1,138 @@
+// Shapes of the kernel <-> front-end messages. See ../PROTOCOL.md (the contract).
+// Everything that comes from the kernel is treated as untrusted data: the parsers in
+// protocol.ts check the shapes, and the DOM code only ever uses textContent.
+
+/** One content part of a message item. */
+export interface ContentPart {
+  type: string;
+  text?: string | null;
+  transcript?: string | null;
+  image_url?: string | null;
+  [key: string]: unknown;
+}
+
+/** An item as the front end sees it (PROTOCOL.md "ItemView"). */
+export interface ItemView {
+  id: string;
+  type: string;
+  object?: string | null;
+  role?: string | null;
+  status?: string | null;
+  content?: ContentPart[] | null;
+  call_id?: string | null;
+  name?: string | null;
+  arguments?: string | null;
+  output?: string | null;
+  metadata?: unknown;
+  server_label?: string | null;
+  tools?: unknown;
+  approval_request_id?: string | null;
+  approve?: boolean | null;
+  reason?: string | null;
+  error?: unknown;
+  previous_item_id: string | null;
+  text?: string | null;
+  flagged?: boolean;
+  done?: boolean;
+  response_id?: string | null;
+  [key: string]: unknown;
+}
+
+export interface ErrorView {
+  message: string;
+  code: string | null;
+  type: string | null;
+  param: string | null;
+  event_id: string | null;
+  item_id: string | null;
+  request_id: string | null;
+  ts: number;
+}
+
+export type LogDirection = "in" | "out" | "local";
+
+export interface LogEntry {
+  seq: number;
+  ts: number;
+  /** in = server event, out = client event, local = the client's own note (status, resync). */
+  direction: LogDirection;
+  type: string;
+  payload: unknown;
+  /** The item the event concerns, when the kernel knows it (else read from the payload). */
+  item_id?: string | null;
+}
+
+export type DeltaField = "text" | "transcript" | "arguments";
+
+export interface SnapshotMsg {
+  kind: "snapshot";
+  items: ItemView[];
+  errors: ErrorView[];
+  log: LogEntry[];
+  /** Optional (PROTOCOL.md addition): echo of the snapshot_request's request_id. */
+  request_id?: string | null;
+  /** Optional (PROTOCOL.md addition): seq of the last change reflected in this snapshot. */
+  seq?: number | null;
+}
+export interface InsertedMsg {
+  kind: "inserted";
+  item: ItemView;
+  seq?: number | null;
+}
+export interface UpdatedMsg {
+  kind: "updated";
+  item: ItemView;
+  seq?: number | null;
+}
+export interface DeltaMsg {
+  kind: "delta";
+  item_id: string;
+  field: DeltaField;
+  content_index: number | null;
+  text: string;
+  seq?: number | null;
+}
+export interface RemovedMsg {
+  kind: "removed";
+  item_id: string;
+  seq?: number | null;
+}
+export interface ErrorMsg {
+  kind: "error";
+  error: ErrorView;
+}
+export interface LogMsg {
+  kind: "log";
+  entries: LogEntry[];
+}
+export interface ResultMsg {
+  kind: "result";
+  request_id: string;
+  ok: boolean;
+  error: string | null;
+  field: string | null;
+}
+
+export type ChangeMsg = InsertedMsg | UpdatedMsg | DeltaMsg | RemovedMsg;
+export type KernelMsg = SnapshotMsg | ChangeMsg | ErrorMsg | LogMsg | ResultMsg;
+
+export type Role = "user" | "system" | "assistant";
+
+export type FrontMsg =
+  | { kind: "snapshot_request"; request_id?: string }
+  | { kind: "edit"; request_id: string; item_id: string; text: string }
+  | { kind: "delete"; request_id: string; item_id: string }
+  | { kind: "insert"; request_id: string; previous_item_id: string; role: Role; text: string }
+  | { kind: "send"; request_id: string; text: string }
+  | { kind: "respond"; request_id: string }
+  | { kind: "cancel"; request_id: string };
+
+/** Synced traits of the widget model. */
+export interface WidgetTraits {
+  status: string;
+  endpoint: string;
+  dialect: string;
+  item_count: number;
+  event_count: number;
+  [key: string]: unknown;
+}

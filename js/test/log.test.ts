@@ -1,0 +1,120 @@
+import { describe, expect, it } from "vitest";
+import { LogModel, LogPanel, collapses } from "../src/log";
+import type { LogEntry } from "../src/types";
+
+let seq = 0;
+const e = (type: string, item_id?: string, direction: "in" | "out" = "in"): LogEntry => ({
+  seq: seq++,
+  ts: 1_700_000_000 + seq,
+  direction,
+  type,
+  payload: item_id ? { type, item_id, delta: "x" } : { type },
+});
+
+describe("LogModel collapsing", () => {
+  it("collapses consecutive deltas of the same type and item into one row with a count", () => {
+    const m = new LogModel();
+    m.add([
+      e("response.created"),
+      e("response.output_text.delta", "a"),
+      e("response.output_text.delta", "a"),
+      e("response.output_text.delta", "a"),
+      e("response.output_text.delta", "b"), // other item: new row
+      e("response.output_audio_transcript.delta", "b"), // other type: new row
+      e("response.output_audio_transcript.delta", "b"),
+      e("response.output_text.done", "a"),
+      e("response.output_text.done", "a"), // not a delta: never collapsed
+      e("response.output_text.delta", "a"), // not consecutive with the first run
+    ]);
+    expect(m.rows.map((r) => [r.type, r.itemId, r.count])).toEqual([
+      ["response.created", null, 1],
+      ["response.output_text.delta", "a", 3],
+      ["response.output_text.delta", "b", 1],
+      ["response.output_audio_transcript.delta", "b", 2],
+      ["response.output_text.done", "a", 1],
+      ["response.output_text.done", "a", 1],
+      ["response.output_text.delta", "a", 1],
+    ]);
+    expect(m.events).toBe(10);
+  });
+
+  it("direction breaks a run", () => {
+    const first = e("x.delta", "a", "in");
+    const m = new LogModel();
+    m.add([first]);
+    expect(collapses(m.rows[0], e("x.delta", "a", "out"))).toBe(false);
+    expect(collapses(m.rows[0], e("x.delta", "a", "in"))).toBe(true);
+  });
+
+  it("collapses across batches and caps the rows kept", () => {
+    const m = new LogModel(5);
+    m.add([e("a.delta", "i")]);
+    const c = m.add([e("a.delta", "i"), e("b")]);
+    expect(c.updated.map((r) => r.count)).toEqual([2]);
+    expect(c.appended.map((r) => r.type)).toEqual(["b"]);
+    m.add(Array.from({ length: 10 }, (_, i) => e(`t${i}`)));
+    expect(m.rows).toHaveLength(5);
+  });
+});
+
+describe("LogPanel DOM", () => {
+  it("renders rows with direction, type and count; updates the collapsed row in place", () => {
+    const p = new LogPanel();
+    p.add([e("session.update", undefined, "out"), e("response.output_text.delta", "a"), e("response.output_text.delta", "a")]);
+    expect(p.el.hidden).toBe(true);
+    p.setOpen(true);
+    expect(p.el.hidden).toBe(false);
+    const rows = p.el.querySelectorAll<HTMLElement>(".rnb-log-row");
+    expect(rows).toHaveLength(2);
+    expect(rows[0]!.dataset.direction).toBe("out");
+    expect(rows[0]!.dataset.type).toBe("session.update");
+    expect(rows[1]!.dataset.direction).toBe("in");
+    expect(rows[1]!.querySelector(".rnb-log-count")?.textContent).toBe("2");
+    expect(rows[0]!.querySelector<HTMLElement>(".rnb-log-count")!.hidden).toBe(true);
+
+    p.add([e("response.output_text.delta", "a"), e("response.done")]);
+    p.paint();
+    const after = p.el.querySelectorAll<HTMLElement>(".rnb-log-row");
+    expect(after).toHaveLength(3);
+    expect(after[1]).toBe(rows[1]); // patched, not rebuilt
+    expect(after[1]!.querySelector(".rnb-log-count")?.textContent).toBe("3");
+  });
+
+  it("shows local entries and groups by the entry's own item_id", () => {
+    const p = new LogPanel();
+    p.add([
+      { seq: 1, ts: 1, direction: "local", type: "realtime_nb.status", payload: { status: "open" } },
+      { seq: 2, ts: 2, direction: "in", type: "response.output_audio.delta", item_id: "i1", payload: { delta: 3200 } },
+      { seq: 3, ts: 3, direction: "in", type: "response.output_audio.delta", item_id: "i1", payload: { delta: 3200 } },
+    ]);
+    p.setOpen(true);
+    const rows = p.el.querySelectorAll<HTMLElement>(".rnb-log-row");
+    expect(rows[0]!.dataset.direction).toBe("local");
+    expect(rows[0]!.querySelector(".rnb-log-dir")?.textContent).toContain("local");
+    expect(rows).toHaveLength(2);
+    expect(rows[1]!.dataset.itemId).toBe("i1");
+    expect(rows[1]!.querySelector(".rnb-log-count")?.textContent).toBe("2");
+  });
+
+  it("the payload JSON is a collapsible <details>, filled when opened", () => {
+    const p = new LogPanel();
+    p.add([{ seq: 1, ts: 1, direction: "in", type: "error", payload: { error: { message: "m" } } }]);
+    p.setOpen(true);
+    const d = p.el.querySelector<HTMLDetailsElement>("details.rnb-log-row")!;
+    expect(d.querySelector("pre")!.textContent).toBe("");
+    d.open = true;
+    d.dispatchEvent(new Event("toggle"));
+    expect(d.querySelector("pre")!.textContent).toBe(JSON.stringify({ error: { message: "m" } }, null, 2));
+  });
+
+  it("keeps at most maxDomRows rows in the DOM", () => {
+    const p = new LogPanel(10);
+    p.setOpen(true);
+    for (let i = 0; i < 30; i++) {
+      p.add([e(`t${i}`)]);
+      p.paint();
+    }
+    expect(p.el.querySelectorAll(".rnb-log-row")).toHaveLength(10);
+    expect(p.el.querySelector<HTMLElement>(".rnb-log-row")!.dataset.type).toBe("t20");
+  });
+});
