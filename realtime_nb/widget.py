@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,16 +57,15 @@ class ConversationWidget(anywidget.AnyWidget):
     dialect = traitlets.Unicode("ga").tag(sync=True)
     item_count = traitlets.Int(0).tag(sync=True)
     event_count = traitlets.Int(0).tag(sync=True)
+    #: How many change messages were sent (views compare it with what they received).
+    change_seq = traitlets.Int(0).tag(sync=True)
+    #: The state when the widget was created: views start from it without asking the kernel
+    #: (which answers only when idle). Never updated; later changes are custom messages.
+    snapshot = traitlets.Dict().tag(sync=True)
+    #: Identifies this widget's journal in the front end (one per model, shared by its views).
+    journal_key = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, session: Session, *, flush_interval: float = 0.1, **kwargs: Any) -> None:
-        super().__init__(
-            endpoint=session.endpoint.name,
-            dialect=session.endpoint.dialect,
-            status=session.status,
-            item_count=len(session.model),
-            event_count=len(session.log),
-            **kwargs,
-        )
         self._session = session
         self._flush_interval = flush_interval
         self._pending_log: list[LogEntry] = []
@@ -75,8 +75,21 @@ class ConversationWidget(anywidget.AnyWidget):
         self._ids = itertools.count()
         self.bytes_sent = 0
         self._seq = 0  # +1 per change message, under the session lock (js/PROTOCOL.md)
-        session.add_record_listener(self._on_records)
-        session.add_log_listener(self._on_log)
+        # The seed snapshot goes out in the comm's opening state, and no change can slip in
+        # between it and the listeners: both happen under the session lock.
+        with session.lock:
+            super().__init__(
+                journal_key=uuid.uuid4().hex,
+                snapshot=self.build_snapshot(),
+                endpoint=session.endpoint.name,
+                dialect=session.endpoint.dialect,
+                status=session.status,
+                item_count=len(session.model),
+                event_count=len(session.log),
+                **kwargs,
+            )
+            session.add_record_listener(self._on_records)
+            session.add_log_listener(self._on_log)
         session.add_status_listener(self._on_status)
         self.on_msg(self._on_front_message)
 
@@ -149,10 +162,12 @@ class ConversationWidget(anywidget.AnyWidget):
         with self._session.lock:
             self.item_count = len(self._session.model)
             self.event_count = len(self._session.log)
+            self.change_seq = self._seq
         if entries:
             self._push({"kind": "log", "entries": entries[-LOG_TAIL:]})
 
-    def snapshot(self) -> dict[str, Any]:
+    def build_snapshot(self) -> dict[str, Any]:
+        """The whole state as one ``snapshot`` message (js/PROTOCOL.md)."""
         with self._session.lock:
             items = [item_view(item, self._session) for item in self._session.model]
             log = self._session.log.entries()[-LOG_TAIL:]
@@ -171,7 +186,7 @@ class ConversationWidget(anywidget.AnyWidget):
         kind = content.get("kind")
         if kind == "snapshot_request":
             with self._session.lock:  # no change message can slip between build and send
-                snap = self.snapshot()
+                snap = self.build_snapshot()
                 snap["request_id"] = content.get("request_id")
                 self._push(snap)
             return

@@ -13,6 +13,7 @@
 // The snapshot reply to another view's request (request_id set and not ours) is ignored once
 // this view has a snapshot: it only restates what this view already has.
 
+import { JOURNAL_REQUEST_ID } from "./journal";
 import { isFinal } from "./store";
 import type { DeltaField, ErrorView, ItemView, KernelMsg, LogEntry, SnapshotMsg } from "./types";
 
@@ -65,7 +66,9 @@ export class SnapshotGate {
   }
 
   private onSnapshot(snap: SnapshotMsg): KernelMsg[] {
-    const foreign = snap.request_id != null && snap.request_id !== this.requestId;
+    // the journal's snapshot (request_id "journal") is for every view: it repairs a gap
+    const foreign = snap.request_id != null && snap.request_id !== this.requestId &&
+      snap.request_id !== JOURNAL_REQUEST_ID;
     if (this.ready && foreign) return [];
     this.ready = true;
     this.lastSeq = snap.seq ?? null;

@@ -10,6 +10,7 @@ import { newRequestId, parseKernelMsg } from "./protocol";
 import { type RowError, createRow, errorElement, updateRow } from "./row";
 import { ConversationStore, type StoreChange } from "./store";
 import { SnapshotGate } from "./sync";
+import { journalOf } from "./journal";
 import type { ErrorView, FrontMsg, KernelMsg } from "./types";
 import { VirtualList } from "./virtual";
 
@@ -157,14 +158,20 @@ export class ConversationView {
     this.root.addEventListener("keydown", this.onKeydown);
   }
 
-  /** Mount, subscribe, and ask the kernel for this view's snapshot. */
+  /** Mount, subscribe, and start from the model's journal (see journal.ts); without one,
+   * ask the kernel for this view's snapshot. */
   start(): void {
     this.host.append(this.root);
+    const journal = journalOf(this.model);
+    const replay = journal ? journal.replay() : [];
+    for (const m of replay) for (const x of this.gate.receive(m)) this.apply(x);
     this.listen("msg:custom", (msg: unknown) => this.receive(msg));
     for (const t of TRAITS) this.listen(`change:${t}`, () => this.updateHeader());
     this.updateHeader();
     this.paintNow();
-    this.send({ kind: "snapshot_request", request_id: this.gate.requestId ?? undefined });
+    if (replay.length === 0) {
+      this.send({ kind: "snapshot_request", request_id: this.gate.requestId ?? undefined });
+    }
   }
 
   destroy(): void {

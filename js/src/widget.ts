@@ -1,8 +1,13 @@
-// anywidget entry point: `export default { render }`. See ../PROTOCOL.md for the messages.
+// anywidget entry point: `export default { initialize, render }`. See ../PROTOCOL.md.
 import "./styles.css";
-import type { RenderProps } from "@anywidget/types";
+import type { InitializeProps, RenderProps } from "@anywidget/types";
+import { attachJournal } from "./journal";
 import type { WidgetTraits } from "./types";
 import { ConversationView } from "./view";
+
+function initialize({ model }: InitializeProps<WidgetTraits>): () => void {
+  return attachJournal(model);
+}
 
 function render({ model, el }: RenderProps<WidgetTraits>): () => void {
   const view = new ConversationView(model, el);
@@ -10,4 +15,4 @@ function render({ model, el }: RenderProps<WidgetTraits>): () => void {
   return () => view.destroy();
 }
 
-export default { render };
+export default { initialize, render };

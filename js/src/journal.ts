@@ -1,0 +1,112 @@
+// The model-level journal: every kernel message since the last full snapshot, kept once per
+// widget model (not per view), so that a view can start from it without a round trip to the
+// kernel. That round trip cannot be relied on: browser-to-kernel messages are handled only when
+// the kernel is idle, and a view may open while a cell is busy.
+//
+// The kernel seeds it with the `snapshot` trait (the state when the widget was created) and
+// then every change message carries `seq` (+1 each). The journal notices a gap (a message lost
+// while the front end was still loading, or a `change_seq` trait ahead of what it has seen) and
+// asks the kernel for a fresh snapshot; the reply (request_id "journal") resets the journal and
+// every view applies it.
+
+import { parseKernelMsg } from "./protocol";
+import type { KernelMsg, SnapshotMsg } from "./types";
+import type { ModelLike } from "./view";
+
+export const JOURNAL_REQUEST_ID = "journal";
+/** Past this many messages the journal asks for a fresh snapshot to stay small. */
+export const COMPACT_AFTER = 20_000;
+
+export class Journal {
+  snapshot: SnapshotMsg | null = null;
+  messages: KernelMsg[] = [];
+  lastSeq: number | null = null;
+  private requested = false;
+
+  constructor(private readonly request: () => void) {}
+
+  /** Record one kernel message. */
+  record(msg: KernelMsg): void {
+    switch (msg.kind) {
+      case "result":
+        return;
+      case "snapshot":
+        this.snapshot = msg;
+        this.messages = [];
+        this.lastSeq = msg.seq ?? null;
+        this.requested = false;
+        return;
+      case "inserted":
+      case "updated":
+      case "delta":
+      case "removed":
+        if (msg.seq != null) {
+          if (this.lastSeq !== null && msg.seq <= this.lastSeq) return; // already reflected
+          if (this.lastSeq !== null && msg.seq > this.lastSeq + 1) this.ask();
+          this.lastSeq = msg.seq;
+        }
+        break;
+      default:
+        break;
+    }
+    this.messages.push(msg);
+    if (this.messages.length > COMPACT_AFTER) this.ask();
+  }
+
+  /** The kernel says it has sent `seq` changes: ask for a snapshot if some never arrived. */
+  checkSeq(seq: number): void {
+    if (this.snapshot !== null && (this.lastSeq ?? 0) < seq) this.ask();
+  }
+
+  /** What a new view applies, in order: the snapshot, then every message since. */
+  replay(): KernelMsg[] {
+    return this.snapshot === null ? [] : [this.snapshot, ...this.messages];
+  }
+
+  private ask(): void {
+    if (this.requested) return;
+    this.requested = true;
+    this.request();
+  }
+}
+
+// Keyed by the `journal_key` trait, not by the model object: anywidget hands `initialize` and
+// `render` different proxies of the same model.
+const journals = new Map<string, Journal>();
+
+function keyOf(model: ModelLike): string | null {
+  const key = model.get("journal_key");
+  return typeof key === "string" && key !== "" ? key : null;
+}
+
+/** The journal of a model, if `initialize` created one. */
+export function journalOf(model: ModelLike): Journal | undefined {
+  const key = keyOf(model);
+  return key === null ? undefined : journals.get(key);
+}
+
+/** Create the journal of a model and subscribe it; returns an unsubscribe function. */
+export function attachJournal(model: ModelLike): () => void {
+  const journal = new Journal(() =>
+    model.send({ kind: "snapshot_request", request_id: JOURNAL_REQUEST_ID }),
+  );
+  const seed = parseKernelMsg(model.get("snapshot"));
+  if (seed && seed.kind === "snapshot") journal.record(seed);
+  const onMsg = (raw: unknown): void => {
+    const msg = parseKernelMsg(raw);
+    if (msg) journal.record(msg);
+  };
+  const onSeq = (): void => {
+    const seq = model.get("change_seq");
+    if (typeof seq === "number") journal.checkSeq(seq);
+  };
+  model.on("msg:custom", onMsg);
+  model.on("change:change_seq", onSeq);
+  const key = keyOf(model);
+  if (key !== null) journals.set(key, journal);
+  return () => {
+    model.off("msg:custom", onMsg);
+    model.off("change:change_seq", onSeq);
+    if (key !== null) journals.delete(key);
+  };
+}
