@@ -30,6 +30,9 @@ from .items import Item, message
 from .session import Callback, Response, Session
 
 if TYPE_CHECKING:
+    from os import PathLike
+    from pathlib import Path
+
     import pandas as pd
 
     from .server import EmbeddedServer
@@ -254,7 +257,7 @@ class RealtimeConversation:
 
     def truncate(self, item_id: str, content_index: int = 0, audio_end_ms: int = 0, *,
                  timeout: float | None = None) -> Item | None:
-        """``conversation.item.truncate``; returns the item after ``conversation.item.truncated``."""
+        """``conversation.item.truncate``; the item once ``conversation.item.truncated`` came."""
         event = protocol.item_truncate(item_id, content_index, audio_end_ms)
         return self._call(event, "truncated", item_id, timeout)
 
@@ -358,14 +361,15 @@ class RealtimeConversation:
 
     _events: Any = None
 
-    def save(self, path: Any) -> Any:
+    def save(self, path: str | PathLike[str]) -> Path:
         """Write every logged event to ``path`` as JSON lines; ``realtime_nb.load(path)``
         rebuilds the conversation, ``df`` and ``events`` offline. Returns the path."""
         from .replay import save
 
         return save(self, path)
 
-    def to_parquet(self, path: Any, *, events: bool = False, **kwargs: Any) -> Any:
+    def to_parquet(self, path: str | PathLike[str], *, events: bool = False, **kwargs: Any
+                   ) -> Path:
         """Write ``df`` (or ``events`` with ``events=True``) to Parquet so that
         ``realtime_nb.read_parquet(path)`` gives it back with every dtype and object cell."""
         from .frame import to_parquet
@@ -474,8 +478,9 @@ def connect(
     Returns once the server sent ``session.created``. ``timeout`` is the default wait of every
     blocking call on the conversation. When the connection drops, the session reconnects
     (``reconnect=True``, up to ``max_attempts`` tries in a row with exponential backoff from
-    ``backoff[0]`` seconds up to ``backoff[1]``, with jitter), replays the conversation into the new server session and re-sends what was in
-    flight; a fatal answer (bad key, no quota) stops it.
+    ``backoff[0]`` seconds up to ``backoff[1]``, with jitter), replays the conversation into
+    the new server session and re-sends what was in flight; a fatal answer (bad key, no
+    quota) stops it.
     """
     endpoint, server = resolve_endpoint(
         provider, model=model, url=url, headers=headers, dialect=dialect, api_key=api_key,

@@ -261,7 +261,8 @@ class Conversation:
                        ts=event.received_at, response_id=rid)]
 
     def _on_added(self, event: ServerEvent) -> list[Record]:
-        return self._upsert(event, authoritative=False, final=event.type == "conversation.item.created")
+        created = event.type == "conversation.item.created"
+        return self._upsert(event, authoritative=False, final=created)
 
     def _on_done(self, event: ServerEvent) -> list[Record]:
         return self._upsert(event, authoritative=True, final=True)
@@ -293,7 +294,8 @@ class Conversation:
         item_id = event.item_id
         item = self._items.get(item_id) if item_id else None
         ci = event.get("content_index")
-        if ci is not None and (not isinstance(ci, int) or isinstance(ci, bool) or ci < 0 or ci > 1024):
+        bad = not isinstance(ci, int) or isinstance(ci, bool) or not 0 <= ci <= 1024
+        if ci is not None and bad:
             raise ValueError(f"content_index {ci!r} is not a small non-negative integer")
         return item, ci
 
@@ -326,7 +328,8 @@ class Conversation:
             item.status = "in_progress"
         return [self._updated(item, event, Delta(key, delta, ci or 0))]  # type: ignore[arg-type]
 
-    def _text_done(self, event: ServerEvent, key: str, field_name: str, part_type: str) -> list[Record]:
+    def _text_done(self, event: ServerEvent, key: str, field_name: str,
+                   part_type: str) -> list[Record]:
         item, ci = self._item_and_index(event)
         if item is None:
             return self._unknown(event)
@@ -400,7 +403,8 @@ class Conversation:
         if rid is None:
             return [Skipped(event.type, "response has no id")]
         resp = event.get("response")
-        self._responses[rid] = _Response(rid, resp.get("status") if isinstance(resp, dict) else None)
+        status = resp.get("status") if isinstance(resp, dict) else None
+        self._responses[rid] = _Response(rid, status)
         return []
 
     def _on_output_item(self, event: ServerEvent) -> list[Record]:

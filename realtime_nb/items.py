@@ -284,7 +284,8 @@ def validate_item(item: Any, where: str = "item") -> dict[str, Any]:
         _check_metadata(item["metadata"], f"{where}.metadata")
     for key in ("name", "arguments", "call_id", "output", "server_label", "approval_request_id"):
         if key in item and item[key] is not None and not isinstance(item[key], str):
-            raise InvalidItemError(f"{where}.{key}", f"must be a string, got {type(item[key]).__name__}")
+            got = type(item[key]).__name__
+            raise InvalidItemError(f"{where}.{key}", f"must be a string, got {got}")
     for key in ("name", "call_id", "server_label", "approval_request_id"):
         if key in item and item[key] == "":
             raise InvalidItemError(f"{where}.{key}", "must not be empty")
@@ -357,7 +358,7 @@ def _check_message(item: dict[str, Any], where: str) -> None:
             if not isinstance(part.get("text"), str):
                 raise InvalidItemError(f"{pw}.text", "must be a string")
         elif ptype == "input_audio":
-            if not isinstance(part.get("audio"), str) and not isinstance(part.get("transcript"), str):
+            if not any(isinstance(part.get(k), str) for k in ("audio", "transcript")):
                 raise InvalidItemError(f"{pw}.audio", "give base64 audio (or a transcript)")
         elif ptype == "input_image":
             url = part.get("image_url")

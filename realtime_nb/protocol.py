@@ -222,7 +222,9 @@ def response_create(
     return event
 
 
-def response_cancel(response_id: str | None = None, *, event_id: str | None = None) -> dict[str, Any]:
+def response_cancel(
+    response_id: str | None = None, *, event_id: str | None = None
+) -> dict[str, Any]:
     event: dict[str, Any] = {"type": "response.cancel", "event_id": event_id or new_event_id()}
     if response_id:
         event["response_id"] = response_id
@@ -293,7 +295,8 @@ def to_dialect(event: dict[str, Any], dialect: str) -> dict[str, Any]:
     item = dict(item)
     if dialect != "yandex" and item.get("metadata") is not None:
         raise InvalidItemError(
-            "item.metadata", "only the 'yandex' dialect carries item metadata; connect(dialect='yandex')"
+            "item.metadata",
+            "only the 'yandex' dialect carries item metadata; connect(dialect='yandex')",
         )
     if dialect == "beta" and isinstance(item.get("content"), list):
         renamed = {"output_text": "text", "output_audio": "audio"}

@@ -33,7 +33,8 @@ def replay_item(item: Item) -> dict[str, Any] | None:
         for part in item.content:
             ptype = part.get("type")
             if ptype == "input_image" and item.role == "user":
-                parts.append({k: v for k, v in part.items() if k in ("type", "image_url", "detail")})
+                keep = ("type", "image_url", "detail")
+                parts.append({k: v for k, v in part.items() if k in keep})
                 continue
             text = part.get("text") if isinstance(part.get("text"), str) else part.get("transcript")
             if isinstance(text, str):

@@ -107,7 +107,8 @@ class Session:
         self._callbacks: dict[str, list[Callback]] = {}
         self._waiters: list[_Waiter] = []
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run_loop, name="realtime_nb-session", daemon=True)
+        self._thread = threading.Thread(target=self._run_loop, name="realtime_nb-session",
+                                        daemon=True)
         self._queue: collections.deque[tuple[dict[str, Any], concurrent.futures.Future[None]]]
         self._queue = collections.deque()
         self._queue_lock = threading.Lock()
@@ -500,9 +501,8 @@ class Session:
         ``error`` naming this event's ``event_id``); without, when the frame has been sent.
         """
         if self.status not in ("open", "connecting", "reconnecting"):
-            raise ConnectionClosedError(
-                f"the session is {self.status}" + (f": {self.close_reason}" if self.close_reason else "")
-            )
+            why = f": {self.close_reason}" if self.close_reason else ""
+            raise ConnectionClosedError(f"the session is {self.status}{why}")
         to_dialect(event, self.endpoint.dialect)  # refuse what this server cannot carry, now
         sent: concurrent.futures.Future[None] = concurrent.futures.Future()
         waiter = None

@@ -30,11 +30,13 @@ conv
     "conv.events",
     """
 try:
-    rnb.connect(url="ws://127.0.0.1:9/v1/realtime", headers={"Authorization": "Bearer " + os.environ["OPENAI_API_KEY"]}, open_timeout=2)
+    auth = {"Authorization": "Bearer " + os.environ["OPENAI_API_KEY"]}
+    rnb.connect(url="ws://127.0.0.1:9/v1/realtime", headers=auth, open_timeout=2)
 except rnb.RealtimeError as exc:
     print("error:", exc, repr(exc))
 """,
-    "print('key in use:', conv.endpoint.headers['Authorization'] == 'Bearer ' + os.environ['OPENAI_API_KEY'])",
+    "sent = conv.endpoint.headers['Authorization']\n"
+    "print('key in use:', sent == 'Bearer ' + os.environ['OPENAI_API_KEY'])",
     "conv.close(); srv.stop()",
 ]
 

@@ -177,7 +177,8 @@ def test_hostile_content_renders_as_text_in_every_field(
         const r = document.querySelector('.rnb-root');
         return {img: r.querySelectorAll('img').length, script: r.querySelectorAll('script').length,
                 svg: r.querySelectorAll('svg').length,
-                js: [...r.querySelectorAll('a')].filter(a => a.href.startsWith('javascript')).length,
+                js: [...r.querySelectorAll('a')].filter(
+                      a => a.href.startsWith('javascript')).length,
                 xss: window.__xss || 0};
     }""")
     assert counts == {"img": 0, "script": 0, "svg": 0, "js": 0, "xss": 0}
