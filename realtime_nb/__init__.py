@@ -16,7 +16,9 @@ from .errors import (
     RealtimeServerError,
     RealtimeTimeoutError,
 )
+from .frame import read_parquet
 from .items import Item
+from .replay import load
 from .session import Response
 
 __version__ = "0.1.0"
@@ -41,4 +43,6 @@ __all__ = [
     "Response",
     "__version__",
     "connect",
+    "load",
+    "read_parquet",
 ]

@@ -339,6 +339,8 @@ class RealtimeConversation:
         return self.widget._repr_mimebundle_(**kwargs)
 
     # ---- analysis
+    _events: Any = None  # the EventFrame, made on first use of `events`
+
     @property
     def df(self) -> pd.DataFrame:
         """The done items as a DataFrame, one row per item that reached done, in conversation
@@ -358,8 +360,6 @@ class RealtimeConversation:
 
             self._events = EventFrame(self._session)
         return self._events.frame()
-
-    _events: Any = None
 
     def save(self, path: str | PathLike[str]) -> Path:
         """Write every logged event to ``path`` as JSON lines; ``realtime_nb.load(path)``

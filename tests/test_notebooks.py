@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import nbformat
@@ -71,3 +72,21 @@ def test_teaching(tmp_path):
     assert call[:2] == ["function_call", "get_weather"] and call[2].startswith("call_")
     assert "The get_weather tool returned" in text_of(code[5]) and "18" in text_of(code[5])
     assert "7 items; 1 deleted row(s) kept in conv.df" in text_of(code[7])
+
+
+@pytest.mark.timeout(180)
+def test_analysis(tmp_path):
+    nb = execute("analysis.ipynb", tmp_path)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    shape = json.loads(text_of(code[1]).strip().splitlines()[-1])
+    assert shape["rows"] == 13
+    assert shape["columns"][:6] == ["position", "previous_item_id", "type", "role", "status",
+                                    "text"]
+    assert {"latency_s", "deleted", "total_tokens", "response_id"} <= set(shape["columns"])
+    counts = text_of(code[2])
+    assert "function_call_output" in counts and "assistant    5" in counts
+    tokens = json.loads(text_of(code[4]).strip().splitlines()[0])
+    assert tokens["responses"] == 6 and tokens["total_tokens"] > 0
+    assert any("image/png" in o.get("data", {}) for o in code[6].outputs)  # the plots
+    assert "parquet round trip ok" in text_of(code[7])
+    assert "items=13" in text_of(code[8])

@@ -1,0 +1,79 @@
+"""``conv.events``: the event log (both directions) as a DataFrame, built incrementally.
+
+The log is append-only, so the frame's columns grow by the entries logged since the last read
+(:class:`~realtime_nb.columns.ColumnStore`): a read after one new event costs about one row.
+Payloads are deep-copied once, when their row is added, so editing a cell of the frame can
+never change the session's log (or what ``conv.save()`` writes).
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from typing import TYPE_CHECKING, Any
+
+from .columns import ColumnStore
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .eventlog import LogEntry
+    from .session import Session
+
+#: Columns of ``conv.events`` in order (the index is a RangeIndex equal to ``seq``).
+EVENT_COLUMNS: tuple[str, ...] = (
+    "seq", "ts", "direction", "type", "event_id", "item_id", "response_id", "error_code",
+    "payload", "note",
+)
+#: ``in`` server events, ``out`` client events, ``local`` the client's own status records.
+DIRECTIONS = ("in", "out", "local")
+EVENT_KINDS: dict[str, str] = {
+    "seq": "int64",
+    "ts": "datetime",
+    "direction": "category",
+    **{c: "string" for c in ("type", "event_id", "item_id", "response_id", "error_code")},
+    "payload": "object",
+    "note": "string",
+}
+
+
+def _store() -> ColumnStore:
+    return ColumnStore(EVENT_KINDS, categories={"direction": DIRECTIONS})
+
+
+def _columns(entries: list[LogEntry]) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {name: [e[name] for e in entries]  # type: ignore[literal-required]
+                                 for name in EVENT_COLUMNS if name != "payload"}
+    out["direction"] = [d if d in DIRECTIONS else None for d in out["direction"]]
+    out["payload"] = [copy.deepcopy(e["payload"]) for e in entries]
+    return out
+
+
+class EventFrame:
+    """Builds ``conv.events`` from a session's :class:`~realtime_nb.eventlog.EventLog`."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._lock = threading.Lock()
+        self._store = _store()
+        self._cache: pd.DataFrame | None = None
+
+    def frame(self) -> pd.DataFrame:
+        """The current event frame (a shallow copy of the cache: edits stay with the caller)."""
+        with self._lock:
+            with self._session.lock:
+                log = self._session.log
+                new = [log[i] for i in range(self._store.n, len(log))]
+            if self._cache is None or new:
+                if new:
+                    self._store.append(_columns(new))
+                self._cache = self._store.frame(EVENT_COLUMNS)
+            return self._cache.copy(deep=False)
+
+
+def empty_events() -> pd.DataFrame:
+    """The schema of ``conv.events`` with no rows."""
+    return _store().frame(EVENT_COLUMNS)
+
+
+__all__ = ["DIRECTIONS", "EVENT_COLUMNS", "EventFrame", "empty_events"]
