@@ -122,25 +122,8 @@ def load(path: str | PathLike[str]) -> RealtimeConversation:
     session = Session.offline(str(head.get("endpoint") or "saved session"), str(dialect))
     conv = RealtimeConversation(session)
     for entry in entries:
-        if entry["direction"] == "local":
-            _replay_local(conv, entry)
-        else:
-            session.replay(entry)
+        session.replay(entry)
     return conv
-
-
-def _replay_local(conv: RealtimeConversation, entry: LogEntry) -> None:
-    """Re-log one of the client's own records (``realtime_nb.status``/``.resync``); for a
-    resync, drop the unfinished response items again, as the live session did before
-    logging it. (``Session.replay`` would take these for server events.)"""
-    session = conv._session
-    with session.lock:
-        records = (session.model.discard_unfinished_responses()
-                   if entry["type"] == "realtime_nb.resync" else [])
-        session.log.append("local", dict(entry["payload"]), entry["ts"], type=entry["type"],
-                           note=entry["note"])
-    if records:
-        conv._frame.on_records(records)
 
 
 __all__ = ["FORMAT", "VERSION", "load", "read_entries", "read_header", "save"]

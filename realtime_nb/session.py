@@ -131,17 +131,33 @@ class Session:
         return session
 
     def replay(self, entry: LogEntry) -> None:
-        """Apply one logged event as if it had just been sent or received."""
+        """Apply one logged entry as it happened: a client event is logged, a server event
+        applied, and a ``local`` record re-logged (a resync drops the unfinished response
+        items again, as the live session did)."""
         payload = dict(entry["payload"])
         if entry["direction"] == "out":
             with self.lock:
                 self._emit_log(self.log.append("out", payload, entry["ts"]))
+        elif entry["direction"] == "local":
+            with self.lock:
+                if entry["type"] == "realtime_nb.resync":
+                    self._notify(self.model.discard_unfinished_responses())
+                self._emit_log(self.log.append("local", payload, entry["ts"],
+                                               type=entry["type"], note=entry["note"]))
         elif entry["type"] == "invalid":
             self._log_invalid(str(payload.get("raw", "")), entry["note"] or "invalid frame",
                               entry["ts"])
         else:
             raw_type = str(payload.get("type"))
             self._on_event(ServerEvent(canonical_type(raw_type), raw_type, payload, entry["ts"]))
+
+    def _notify(self, records: list[Record]) -> None:
+        """Hand records that no server event caused (a resync) to the record listeners."""
+        if not records:
+            return
+        cause = ServerEvent("realtime_nb.resync", "realtime_nb.resync", {})
+        for fn in list(self._record_listeners):
+            _safe(fn, records, cause)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Session:
@@ -252,9 +268,7 @@ class Session:
         with self.lock:
             in_flight = [w for w in self._waiters if w.sent and w.event is not None]
             pending_ids = {w.key for w in in_flight if w.kind == "item_done"}
-            for rec in self.model.discard_unfinished_responses():
-                for fn in list(self._record_listeners):
-                    _safe(fn, [rec], ServerEvent("realtime_nb.resync", "realtime_nb.resync", {}))
+            self._notify(self.model.discard_unfinished_responses())
             keep = [item for item in self.model if item.id not in pending_ids]
             events = replay_events(keep, self._session_config)
             stale = self._replay_ids
