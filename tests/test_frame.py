@@ -26,17 +26,12 @@ from pandas.testing import assert_frame_equal
 import realtime_nb as rnb
 from realtime_nb import ConnectionClosedError
 from realtime_nb.client import RealtimeConversation
+from realtime_nb.demo import WEATHER_TOOL
 from realtime_nb.events import EVENT_COLUMNS
 from realtime_nb.frame import COLUMNS, empty_frame
 from realtime_nb.session import Session
 
-TOOLS = [{
-    "type": "function",
-    "name": "get_weather",
-    "description": "Weather for a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                   "required": ["city"]},
-}]
+TOOLS = [WEATHER_TOOL]
 
 STRING = pd.StringDtype()
 EXPECTED_DTYPES = {

@@ -16,15 +16,10 @@ from realtime_nb import (
     RealtimeServerError,
     RealtimeTimeoutError,
 )
+from realtime_nb.demo import WEATHER_TOOL
 from realtime_nb.server import EmbeddedServer
 
-TOOLS = [{
-    "type": "function",
-    "name": "get_weather",
-    "description": "Weather for a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                   "required": ["city"]},
-}]
+TOOLS = [WEATHER_TOOL]
 
 
 @pytest.fixture

@@ -115,22 +115,32 @@ def test_rejected_edit_changes_nothing_and_server_errors_show_inline(
 ):
     lab_server.write_notebook("errors.ipynb", [
         SETUP,
-        'conv.create("hello")',
+        'hello = conv.create("hello")\nother = conv.create("other")',
+        # the server rejects this truncate (no content part 5): its error belongs to "hello"
+        'conv.send({"type": "conversation.item.truncate", "item_id": hello.id, '
+        '"content_index": 5, "audio_end_ms": 0})',
         'conv.send({"type": "conversation.item.delete", "item_id": "item_nope"})',
+        "conv.close()",
         "print(json.dumps([i.text for i in conv.items]))",
     ])
     open_notebook(page, lab_server.url, "errors.ipynb")
     run_all(page)
-    page.wait_for_function(f"document.querySelectorAll('{ROWS}').length === 1")
-    # a server error for a raw event shows in the list's error area
-    expect(page.locator(".rnb-root .rnb-error").first).to_contain_text("item_nope")
-    # an edit the kernel rejects (a message must not be... empty content is fine; use a role
-    # the server refuses through insert with an unknown anchor instead)
+    page.wait_for_function(f"document.querySelectorAll('{ROWS}').length === 2")
+    # an error about an item shows inside that item's row ...
+    expect(row(page, "hello").locator(".rnb-error")).to_contain_text("content_index")
+    # ... one about an unknown item in the list's error area
+    expect(page.locator(".rnb-root .rnb-errors .rnb-error")).to_contain_text("item_nope")
+    expect(page.locator(".rnb-status")).to_have_attribute("data-status", "closed")
+    # an edit the kernel cannot carry out (the session is closed) is rejected: the error shows
+    # next to the item and the list does not change
     hello = row(page, "hello")
     hello.hover()
-    hello.get_by_role("button", name="Delete item").click()
-    page.wait_for_function(f"document.querySelectorAll('{ROWS}').length === 0")
-    assert kernel_json(page, run_cell, cell_output_text, 3) == []
+    hello.get_by_role("button", name="Edit item").click()
+    page.locator(".rnb-root .rnb-editor textarea").fill("changed")
+    page.get_by_role("button", name="Save edit").click()
+    expect(page.locator(".rnb-root .rnb-editor .rnb-error")).to_contain_text("closed")
+    assert row_texts(page) == ["hello", "other"]
+    assert kernel_json(page, run_cell, cell_output_text, 5) == ["hello", "other"]
 
 
 XSS = [
