@@ -43,7 +43,11 @@ LogListener = Callable[[LogEntry], None]
 StatusListener = Callable[[str], None]
 Callback = Callable[[ServerEvent], Any]
 
-MAX_FRAME = 64 * 1024 * 1024
+#: Frames above this are refused by the socket itself (a memory guard; the connection drops
+#: and the session reconnects).
+MAX_FRAME = 256 * 1024 * 1024
+#: Frames above this are logged with their size, counted and skipped; the session goes on.
+MAX_EVENT_BYTES = 16 * 1024 * 1024
 
 
 @dataclass
@@ -388,6 +392,11 @@ class Session:
 
     # ------------------------------------------------------------------ receiving
     def _on_frame(self, frame: str | bytes) -> None:
+        if len(frame) > MAX_EVENT_BYTES:
+            head = frame[:200]
+            self._log_invalid(head, f"frame of {len(frame):,} bytes is over the "
+                              f"{MAX_EVENT_BYTES:,}-byte limit for one event; skipped")
+            return
         try:
             event = parse_server_event(frame)
         except ProtocolError as exc:

@@ -150,3 +150,44 @@ def test_one_hundred_random_drops_lose_and_duplicate_nothing():
             assert conv.status == "open" and step > 10
         finally:
             conv.close()
+
+
+def test_hostile_server_frames_are_logged_counted_and_skipped():
+    """Huge frames, wrong field types, unknown items, duplicated and out-of-order done events:
+    each is logged with its reason (or merged), nothing already received is lost."""
+    item = {"id": "item_ok", "type": "message", "role": "user", "status": "completed",
+            "content": [{"type": "input_text", "text": "still here"}]}
+    done = json.dumps({"type": "conversation.item.done", "event_id": "event_d",
+                       "previous_item_id": None, "item": item})
+    frames = [
+        done,  # done before any added: the item is placed
+        json.dumps({"type": "conversation.item.added", "event_id": "event_a",
+                    "previous_item_id": None, "item": item}),  # late added: merged, no copy
+        done,  # duplicated done: merged, no copy
+        json.dumps({"type": "response.output_text.delta", "event_id": "event_x",
+                    "item_id": "item_ok", "content_index": "zero", "delta": 7}),
+        json.dumps({"type": "conversation.item.deleted", "event_id": "event_y",
+                    "item_id": "item_ghost"}),
+        json.dumps({"type": "response.output_text.delta", "event_id": "event_h",
+                    "item_id": "item_ok", "delta": "x" * (17 * 1024 * 1024)}),
+        json.dumps({"type": "conversation.item.done", "event_id": "event_z",
+                    "previous_item_id": "item_ok", "item": {**item, "id": "item_last"}}),
+    ]
+    with ScriptedServer(frames) as srv:
+        conv = rnb.connect(url=srv.url, timeout=5)
+        try:
+            assert wait_until(lambda: len(conv.items) == 2)
+            assert [i.id for i in conv.items] == ["item_ok", "item_last"]
+            assert conv.items[0].text == "still here" and conv.status == "open"
+            notes = [(e["type"], e["note"]) for e in conv.log if e["note"]]
+            assert [t for t, _ in notes] == ["response.output_text.delta",
+                                            "conversation.item.deleted", "invalid"]
+            assert "over the 16,777,216-byte limit" in notes[2][1]
+            assert conv.skipped == 3
+            df = getattr(conv, "df", None)
+            if df is not None:
+                assert list(df.index) == ["item_ok", "item_last"]
+            sent = conv.send({"type": "response.create"}, wait=True, timeout=5)
+            assert conv.log[-1]["event_id"] == sent  # the session still sends
+        finally:
+            conv.close()
