@@ -109,7 +109,11 @@ class Session:
         self._log_listeners: list[LogListener] = []
         self._status_listeners: list[StatusListener] = []
         self._callbacks: dict[str, list[Callback]] = {}
-        self._waiters: list[_Waiter] = []
+        self._waiters: dict[int, _Waiter] = {}  # id(waiter) -> waiter, in submission order
+        # indexes of _waiters for the per-event look-ups (a burst of create(wait=False)
+        # leaves thousands waiting; scanning them per event was quadratic)
+        self._by_key: dict[tuple[str, str | None], list[_Waiter]] = {}
+        self._by_event: dict[str, list[_Waiter]] = {}
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name="realtime_nb-session",
                                         daemon=True)
@@ -270,7 +274,7 @@ class Session:
         """After a reconnect: rebuild the conversation in the new server session (see
         :mod:`realtime_nb.resync`), then re-send what was in flight, then the queue."""
         with self.lock:
-            in_flight = [w for w in self._waiters if w.sent and w.event is not None]
+            in_flight = [w for w in self._waiters.values() if w.sent and w.event is not None]
             pending_ids = {w.key for w in in_flight if w.kind == "item_done"}
             self._notify(self.model.discard_unfinished_responses())
             keep = [item for item in self.model if item.id not in pending_ids]
@@ -320,10 +324,8 @@ class Session:
                     done.set_result(None)
 
     def _track_sent(self, event: dict[str, Any]) -> None:
-        event_id = event.get("event_id")
-        for w in self._waiters:
-            if w.event_id == event_id:
-                w.sent = True
+        for w in self._by_event.get(str(event.get("event_id")), ()):
+            w.sent = True
         if event.get("type") == "session.update" and isinstance(event.get("session"), dict):
             self._session_config.update(event["session"])
 
@@ -442,14 +444,15 @@ class Session:
             self.errors.append(err)
             if (err.code or "") in FATAL_ERROR_CODES or (err.type or "") in FATAL_ERROR_CODES:
                 self._fatal = f"fatal server error: {err.message}"
-            matched = [w for w in self._waiters if err.event_id and w.event_id == err.event_id]
+            matched = list(self._by_event.get(err.event_id, ())) if err.event_id else []
             for w in matched:
                 self._finish(w, exc=err)
             if not matched:
                 logger.warning("server error: %s", err)
             return
         for rec in records:
-            if getattr(rec, "kind", None) in ("inserted", "updated") and rec.done:  # type: ignore[union-attr]
+            if (getattr(rec, "kind", None) in ("inserted", "updated") and rec.done  # type: ignore[union-attr]
+                    and ("item_done", rec.item.id) in self._by_key):  # type: ignore[union-attr]
                 self._finish_kind("item_done", rec.item.id, rec.item.copy())  # type: ignore[union-attr]
         etype, item_id = event.type, event.item_id
         if etype == "conversation.item.created" and self.endpoint.dialect == "beta" and item_id:
@@ -465,13 +468,13 @@ class Session:
             item = self.model.get(item_id)
             self._finish_kind("truncated", item_id, item.copy() if item else None)
         elif etype == "response.created":
-            for w in self._waiters:
-                if w.kind == "response" and w.response_id is None:
+            for w in self._by_key.get(("response", None), ()):
+                if w.response_id is None:
                     w.response_id = event.response_id
                     break
         elif etype == "response.done":
             rid = event.response_id
-            for w in [w for w in self._waiters if w.kind == "response" and w.response_id == rid]:
+            for w in [w for w in self._by_key.get(("response", None), ()) if w.response_id == rid]:
                 self._finish(w, result=self._response(event))
 
     def _response(self, event: ServerEvent) -> Response:
@@ -491,12 +494,12 @@ class Session:
         )
 
     def _finish_kind(self, kind: str, key: str, result: Any) -> None:
-        for w in [w for w in self._waiters if w.kind == kind and w.key == key]:
+        for w in list(self._by_key.get((kind, key), ())):
             self._finish(w, result=result)
 
     def _finish(self, w: _Waiter, *, result: Any = None, exc: BaseException | None = None) -> None:
-        with contextlib.suppress(ValueError):
-            self._waiters.remove(w)
+        self._waiters.pop(id(w), None)
+        self._unindex(w)
         if w.future.done():
             return
         if exc is not None:
@@ -504,14 +507,26 @@ class Session:
         else:
             w.future.set_result(result)
 
+    def _index(self, w: _Waiter) -> None:
+        self._by_key.setdefault((w.kind, w.key), []).append(w)
+        self._by_event.setdefault(w.event_id, []).append(w)
+
+    def _unindex(self, w: _Waiter) -> None:
+        for index, k in ((self._by_key, (w.kind, w.key)), (self._by_event, w.event_id)):
+            lst = index.get(k)  # type: ignore[attr-defined]
+            if lst is not None and w in lst:
+                lst.remove(w)
+                if not lst:
+                    del index[k]  # type: ignore[attr-defined]
+
     def _fail_event(self, event_id: str, exc: BaseException) -> None:
         with self.lock:
-            for w in [w for w in self._waiters if w.event_id == event_id]:
+            for w in list(self._by_event.get(event_id, ())):
                 self._finish(w, exc=exc)
 
     def _fail_all(self, exc: BaseException) -> None:
         with self.lock:
-            for w in list(self._waiters):
+            for w in list(self._waiters.values()):
                 self._finish(w, exc=exc)
 
     # ------------------------------------------------------------------ sending
@@ -532,7 +547,8 @@ class Session:
         if kind is not None:
             waiter = _Waiter(kind, key, str(event["event_id"]), event=event)
             with self.lock:
-                self._waiters.append(waiter)
+                self._waiters[id(waiter)] = waiter
+                self._index(waiter)
         with self._queue_lock:
             self._queue.append((event, sent))
         self._loop.call_soon_threadsafe(self._wake_sender)
@@ -546,8 +562,9 @@ class Session:
     def forget(self, future: concurrent.futures.Future[Any]) -> None:
         """Drop the waiter of a future whose caller gave up (timeout, cancellation)."""
         with self.lock:
-            for w in [w for w in self._waiters if w.future is future]:
-                self._waiters.remove(w)
+            for w in [w for w in self._waiters.values() if w.future is future]:
+                self._waiters.pop(id(w), None)
+                self._unindex(w)
 
 
 def _safe(fn: Callable[..., Any], *args: Any) -> None:

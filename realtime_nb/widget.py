@@ -65,14 +65,23 @@ class ConversationWidget(anywidget.AnyWidget):
     #: Identifies this widget's journal in the front end (one per model, shared by its views).
     journal_key = traitlets.Unicode("").tag(sync=True)
 
-    def __init__(self, session: Session, *, flush_interval: float = 0.1, **kwargs: Any) -> None:
+    def __init__(self, session: Session, *, flush_interval: float = 0.1,
+                 delta_interval: float = 0.02, **kwargs: Any) -> None:
         self._session = session
+        self._delta_interval = delta_interval
+        # adjacent deltas of one (item, field, content_index), merged until the next other
+        # change, snapshot or delta_interval tick (under the session lock, like every push)
+        self._pending_delta: tuple[tuple[str, str, int | None], list[str]] | None = None
+        self._delta_timer = False
         self._flush_interval = flush_interval
         self._pending_log: list[LogEntry] = []
         self._flush_lock = threading.Lock()
         self._flush_scheduled = False
         self._requests: dict[str, tuple[str | None, str | None]] = {}  # event_id -> (request, item)
         self._ids = itertools.count()
+        #: Set ``count_bytes = True`` to count the JSON bytes of every message sent (for the
+        #: benchmarks; it costs a second serialisation per message).
+        self.count_bytes = False
         self.bytes_sent = 0
         self._seq = 0  # +1 per change message, under the session lock (js/PROTOCOL.md)
         # The seed snapshot goes out in the comm's opening state, and no change can slip in
@@ -100,22 +109,55 @@ class ConversationWidget(anywidget.AnyWidget):
             content["seq"] = self._seq
         if self.comm is None:
             return
-        self.bytes_sent += len(_json(content))
+        if self.count_bytes:
+            self.bytes_sent += len(_json(content))
         self.send(content)
+
+    def _send_delta(self) -> None:
+        """Push the merged pending delta, if any (caller holds the session lock)."""
+        pending, self._pending_delta = self._pending_delta, None
+        if pending is not None:
+            (item_id, field, ci), texts = pending
+            self._push({"kind": "delta", "item_id": item_id, "field": field,
+                        "content_index": ci, "text": "".join(texts)})
+
+    def _schedule_delta(self) -> None:
+        if self._delta_timer:
+            return
+        self._delta_timer = True
+
+        def tick() -> None:
+            with self._session.lock:
+                self._delta_timer = False
+                self._send_delta()
+
+        timer = threading.Timer(self._delta_interval, tick)
+        timer.daemon = True
+        timer.start()
 
     def _on_records(self, records: list[Record], event: ServerEvent) -> None:
         for rec in records:
             if not isinstance(rec, Change):
                 continue
+            if not (rec.delta is not None and rec.kind != "removed"):
+                self._send_delta()  # keep the order: the merged text goes out first
             if rec.kind == "removed":
                 self._push({"kind": "removed", "item_id": rec.item.id})
             elif rec.delta is not None:
                 d = rec.delta
-                self._push({"kind": "delta", "item_id": rec.item.id, "field": d.field,
-                            "content_index": d.content_index, "text": d.text})
+                key = (rec.item.id, d.field, d.content_index)
+                pending = self._pending_delta
+                if pending is not None and pending[0] == key:
+                    pending[1].append(d.text)
+                else:
+                    self._send_delta()
+                    self._pending_delta = (key, [d.text])
+                self._schedule_delta()
+                continue
             else:
                 self._push({"kind": rec.kind, "item": item_view(rec.item, self._session)})
         if event.type == "error":
+            self._send_delta()
             self._push({"kind": "error", "error": self._error_view(event)})
         self._schedule_flush()
 
@@ -159,16 +201,19 @@ class ConversationWidget(anywidget.AnyWidget):
         with self._flush_lock:
             entries, self._pending_log = self._pending_log, []
             self._flush_scheduled = False
-        with self._session.lock:
+        with self._session.lock, self.hold_sync():  # one state message, not three
+            self._send_delta()  # change_seq must count it
             self.item_count = len(self._session.model)
             self.event_count = len(self._session.log)
             self.change_seq = self._seq
         if entries:
-            self._push({"kind": "log", "entries": entries[-LOG_TAIL:]})
+            tail = entries[-LOG_TAIL:]
+            self._push({"kind": "log", "entries": tail})
 
     def build_snapshot(self) -> dict[str, Any]:
         """The whole state as one ``snapshot`` message (js/PROTOCOL.md)."""
         with self._session.lock:
+            self._send_delta()  # the snapshot's seq must cover the text it holds
             items = [item_view(item, self._session) for item in self._session.model]
             log = self._session.log.entries()[-LOG_TAIL:]
         errors = [

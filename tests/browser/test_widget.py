@@ -164,12 +164,16 @@ def test_hostile_content_renders_as_text_in_every_field(
         "conv.create({'type': 'function_call', 'name': 'f', 'call_id': 'c1', "
         "'arguments': json.dumps({'html': P[0]})})\n"
         "conv.create({'type': 'function_call_output', 'call_id': 'c1', 'output': P[1]})\n"
-        "conv.create({'type': 'mcp_call', 'id': 'm1', 'name': 'n', 'arguments': '{}', "
-        "'server_label': 'lbl', 'output': P[3]})\n"
-        "conv.create({'type': 'mcp_list_tools', 'server_label': 'srv', "
+        "conv.create({'type': 'mcp_call', 'id': 'm1', 'name': P[1], 'arguments': '{}', "
+        "'server_label': P[2], 'output': P[3]})\n"
+        "conv.create({'type': 'mcp_list_tools', 'server_label': P[3], "
         "'tools': [{'name': P[2], 'input_schema': {}}]})\n"
         "conv.create({'type': 'mcp_approval_response', 'id': 'r1', "
         "'approval_request_id': 'm1', 'approve': False, 'reason': P[0]})\n"
+        # the server's error message quotes the bad anchor: errors are text too
+        "conv.send({'type': 'conversation.item.create', 'previous_item_id': P[0], "
+        "'item': {'type': 'message', 'role': 'user', "
+        "'content': [{'type': 'input_text', 'text': 'x'}]}})\n"
         "conv.respond()",
     ])
     dialogs = []
@@ -180,6 +184,10 @@ def test_hostile_content_renders_as_text_in_every_field(
     run_all(page)
     expect(page.locator(".rnb-count-items")).to_have_text("14")
     page.wait_for_function(f"document.querySelectorAll('{ROWS}').length === 14")
+    expect(page.locator(".rnb-root .rnb-errors .rnb-error")).to_contain_text("<img src=x")
+    page.get_by_role("button", name="Toggle event log").click()  # payloads in the log, too
+    page.wait_for_selector(".rnb-root .rnb-log .rnb-log-row")
+    page.evaluate("document.querySelectorAll('.rnb-root details').forEach(d => d.open = true)")
     root_text = page.locator(".rnb-root").first.inner_text()
     for p in XSS:
         assert p in root_text or p.replace('"', '\\"') in root_text

@@ -1,0 +1,261 @@
+"""Ingest: how fast clients take in 100,000 realistic server events over a local WebSocket.
+
+A server in a separate process (so it never competes with the client for the GIL) streams
+``session.created``, waits for the client's first frame (the "go"), then writes ``N`` events
+(a conversation: user items, ``response.created``, ``output_item.added``,
+``conversation.item.added``, ``content_part.added``, many ``response.output_text.delta``,
+``output_text.done``, ``content_part.done``, ``output_item.done``,
+``conversation.item.done``, ``response.done`` with usage; generated deterministically by
+:func:`bench.stream`, the last one a ``rate_limits.updated`` sentinel). The frames are
+pre-encoded once and written straight to the transport, uncompressed (the server declines
+permessage-deflate), so the server costs next to nothing and the socket limit is the client's.
+
+Clients, each timed from the "go" to the sentinel:
+
+(a) a bare ``websockets`` client that only receives (the socket limit);
+(b) the same client that also ``json.loads`` each message;
+(c) the official ``openai`` SDK (``AsyncOpenAI(...).realtime.connect``), iterating events
+    (it parses each into its pydantic event models);
+(d) ``realtime_nb.connect(url=...)``: parse, event log, conversation model, ``conv.df``
+    listener and a ``conv.widget`` whose comm serialises every message like ipykernel does
+    (:class:`bench.RecordingComm`); the wait ends on an ``on("rate_limits.updated")`` callback,
+    then ``conv.log`` is checked to hold every event;
+(d0) (info) the same session without the widget.
+
+Targets: d/a >= 0.5 and d/c >= 4.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import json
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+from bench import REPO_ROOT, SENTINEL_ID, Row, fmt_rate, recording_comms, session_created, stream
+
+N_EVENTS = 100_000
+QUICK_EVENTS = 20_000
+TARGET_DA = 0.5
+TARGET_DC = 4.0
+GO = json.dumps({"type": "session.update", "event_id": "event_go", "session": {"type": "realtime"}})
+
+
+# --------------------------------------------------------------------------------------------
+# The server (a subprocess: ``python -m bench.bench_ingest --serve N``)
+
+
+async def _serve(n: int) -> None:
+    from websockets.asyncio.server import serve
+    from websockets.frames import Frame, Opcode
+
+    events = stream(n)
+    hello = json.dumps(session_created())
+    blob = b"".join(Frame(Opcode.TEXT, e.encode()).serialize(mask=False) for e in events)
+    del events
+
+    async def handle(ws: Any) -> None:
+        await ws.send(hello)
+        with contextlib.suppress(Exception):
+            await ws.recv()  # the client's "go"
+            ws.transport.write(blob)  # n pre-encoded text frames, in order
+            await ws.wait_closed()  # the client closes after the sentinel
+
+    async with serve(handle, "127.0.0.1", 0, compression=None, max_size=None,
+                     ping_interval=None, close_timeout=1) as server:
+        port = server.sockets[0].getsockname()[1]
+        print(f"PORT {port}", flush=True)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, sys.stdin.read)  # until the parent closes stdin
+
+
+class ServerProcess:
+    def __init__(self, n: int) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.bench_ingest", "--serve", str(n)],
+            cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline() if self.proc.stdout else ""
+        if not line.startswith("PORT "):
+            self.stop()
+            raise RuntimeError(f"ingest server did not start: {line!r}")
+        self.url = f"ws://127.0.0.1:{int(line.split()[1])}/v1/realtime"
+        self.base_url = self.url.rsplit("/realtime", 1)[0]
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            if self.proc.stdin:
+                self.proc.stdin.close()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+# --------------------------------------------------------------------------------------------
+# Clients; each returns the seconds from the "go" to the sentinel
+
+
+async def bare(url: str, n: int, parse: bool) -> float:
+    import websockets
+
+    async with websockets.connect(url, max_size=None, proxy=None) as ws:
+        await ws.recv()  # session.created
+        t0 = time.perf_counter()
+        await ws.send(GO)
+        got = 0
+        last: Any = None
+        async for msg in ws:
+            if parse:
+                last = json.loads(msg)
+            got += 1
+            if got == n:
+                t = time.perf_counter() - t0
+                last = last if parse else json.loads(msg)
+                break
+    assert last["event_id"] == SENTINEL_ID, "the stream did not end with the sentinel"
+    return t
+
+
+async def sdk(base_url: str, n: int) -> float:
+    from openai import AsyncOpenAI
+
+    client = AsyncOpenAI(api_key="x", websocket_base_url=base_url)
+    async with client.realtime.connect(model="gpt-realtime") as conn:
+        first = await conn.recv()
+        assert first.type == "session.created"
+        t0 = time.perf_counter()
+        await conn.send(json.loads(GO))
+        got = 0
+        async for event in conn:
+            got += 1
+            if got == n:
+                t = time.perf_counter() - t0
+                assert event.type == "rate_limits.updated" and event.event_id == SENTINEL_ID
+                break
+    await client.close()
+    return t
+
+
+def realtime_nb_session(url: str, n: int, widget: bool) -> tuple[float, dict[str, Any]]:
+    import realtime_nb
+
+    done = threading.Event()
+    conv = realtime_nb.connect(url=url, reconnect=False)
+    info: dict[str, Any] = {}
+    try:
+        if widget:
+            with recording_comms():
+                w = conv.widget
+        conv.on("rate_limits.updated", lambda e: done.set())
+        t0 = time.perf_counter()
+        conv.send(json.loads(GO))
+        if not done.wait(600):
+            raise RuntimeError("realtime_nb never received the sentinel")
+        t = time.perf_counter() - t0
+        log = conv._session.log
+        got_in = sum(1 for e in log if e["direction"] == "in")
+        assert got_in == n + 1, f"conv.log holds {got_in} server events, not {n + 1}"
+        assert log[len(log) - 1]["event_id"] == SENTINEL_ID
+        info["items"] = len(conv)
+        info["df_rows"] = len(conv.df)
+        if widget:
+            time.sleep(0.3)  # the last log flush
+            msgs, content, wire, kinds = w.comm.totals()
+            info.update(widget_messages=msgs, widget_content_bytes=content,
+                        widget_wire_bytes=wire, widget_bytes_sent=w.bytes_sent,
+                        widget_bytes_by_kind=kinds)
+    finally:
+        conv.close()
+    return t, info
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def run(quick: bool = False, n: int | None = None, repeats: int = 1) -> dict[str, Any]:
+    """Each client ``repeats`` times (best kept); the cheap baselines (a) and (b) 3 times
+    more, which can only make d/a stricter."""
+    n = n or (QUICK_EVENTS if quick else N_EVENTS)
+    server = ServerProcess(n)
+    times: dict[str, list[float]] = {k: [] for k in ("a", "b", "c", "d", "d0")}
+    info: dict[str, Any] = {}
+    try:
+        for i in range(repeats * 3):
+            for key in ("a", "b", "c", "d", "d0"):
+                if i >= repeats and key not in ("a", "b"):
+                    continue
+                gc.collect()
+                if key == "a":
+                    t = asyncio.run(bare(server.url, n, parse=False))
+                elif key == "b":
+                    t = asyncio.run(bare(server.url, n, parse=True))
+                elif key == "c":
+                    t = asyncio.run(sdk(server.base_url, n))
+                else:
+                    t, extra = realtime_nb_session(server.url, n, widget=key == "d")
+                    info.setdefault(key, extra)
+                times[key].append(t)
+    finally:
+        server.stop()
+    rate = {k: n / min(v) for k, v in times.items()}
+    return {
+        "n_events": n,
+        "seconds": {k: min(v) for k, v in times.items()},
+        "events_per_s": rate,
+        "d_over_a": rate["d"] / rate["a"],
+        "d_over_c": rate["d"] / rate["c"],
+        "info": info,
+    }
+
+
+def rows(r: dict[str, Any]) -> list[Row]:
+    rate = r["events_per_s"]
+    n = r["n_events"]
+    d = r["info"].get("d", {})
+    per_event = d.get("widget_wire_bytes", 0) / n
+    return [
+        Row(f"ingest (a) bare websockets, {n:,} events", fmt_rate(rate["a"])),
+        Row("ingest (b) websockets + json.loads", fmt_rate(rate["b"]), fmt_rate(rate["a"]),
+            f"{rate['b'] / rate['a']:.2f}"),
+        Row("ingest (c) openai SDK realtime", fmt_rate(rate["c"]), fmt_rate(rate["a"]),
+            f"{rate['c'] / rate['a']:.2f}"),
+        Row("ingest (d0) realtime_nb session, no widget", fmt_rate(rate["d0"]),
+            fmt_rate(rate["a"]), f"{rate['d0'] / rate['a']:.2f}"),
+        Row("ingest d/a: realtime_nb (df + widget) / bare", fmt_rate(rate["d"]),
+            fmt_rate(rate["a"]), f"{r['d_over_a']:.2f}", f">= {TARGET_DA}",
+            r["d_over_a"] >= TARGET_DA),
+        Row("ingest d/c: realtime_nb (df + widget) / SDK", fmt_rate(rate["d"]),
+            fmt_rate(rate["c"]), f"{r['d_over_c']:.2f}", f">= {TARGET_DC}",
+            r["d_over_c"] >= TARGET_DC),
+        Row("ingest (d) widget traffic per event (wire)", f"{per_event:,.0f} B/ev",
+            f"{d.get('widget_messages', 0):,} msgs"),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("-n", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=1)
+    args = parser.parse_args()
+    if args.serve:
+        asyncio.run(_serve(args.serve))
+        return
+    from bench import format_table
+
+    result = run(args.quick, args.n, args.repeats)
+    print(format_table(rows(result)))
+    print(json.dumps({k: v for k, v in result.items() if k != "info"}, indent=1))
+    print(json.dumps(result["info"], indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()
