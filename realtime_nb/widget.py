@@ -207,15 +207,14 @@ class ConversationWidget(anywidget.AnyWidget):
             self.event_count = len(self._session.log)
             self.change_seq = self._seq
         if entries:
-            tail = entries[-LOG_TAIL:]
-            self._push({"kind": "log", "entries": tail})
+            self._push({"kind": "log", "entries": collapse_deltas(entries[-LOG_TAIL:])})
 
     def build_snapshot(self) -> dict[str, Any]:
         """The whole state as one ``snapshot`` message (js/PROTOCOL.md)."""
         with self._session.lock:
             self._send_delta()  # the snapshot's seq must cover the text it holds
             items = [item_view(item, self._session) for item in self._session.model]
-            log = self._session.log.entries()[-LOG_TAIL:]
+            log = collapse_deltas(self._session.log.entries()[-LOG_TAIL:])
         errors = [
             {"message": e.message, "code": e.code, "type": e.type, "param": e.param,
              "event_id": e.event_id, "item_id": None, "request_id": None, "ts": 0.0}
@@ -332,6 +331,22 @@ def _message(exc: BaseException) -> str:
     if isinstance(exc, KeyError) and exc.args:
         return str(exc.args[0])
     return str(exc)
+
+
+def collapse_deltas(entries: list[LogEntry]) -> list[dict[str, Any]]:
+    """Runs of ``*.delta`` entries with one direction, type and item become their last entry
+    with ``count`` and ``first_ts``: what the log panel shows of them anyway, for a fraction of
+    the bytes (js/PROTOCOL.md). ``conv.log`` keeps every entry."""
+    out: list[dict[str, Any]] = []
+    for e in entries:
+        last = out[-1] if out else None
+        if (last is not None and e["type"].endswith(".delta") and last["type"] == e["type"]
+                and last["direction"] == e["direction"] and last["item_id"] == e["item_id"]):
+            out[-1] = {**e, "count": last.get("count", 1) + 1,
+                       "first_ts": last.get("first_ts", last["ts"])}
+        else:
+            out.append(dict(e))
+    return out
 
 
 def _json(content: dict[str, Any]) -> str:

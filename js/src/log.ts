@@ -79,10 +79,11 @@ export class LogModel {
     const fresh = new Set<number>();
     const updated = new Set<LogRow>();
     for (const e of entries) {
-      this.events += 1;
+      const n = e.count ?? 1;
+      this.events += n;
       const last = this.rows[this.rows.length - 1];
       if (last && collapses(last, e)) {
-        last.count += 1;
+        last.count += n;
         last.lastTs = e.ts;
         last.payload = e.payload;
         if (!fresh.has(last.key)) updated.add(last);
@@ -92,8 +93,8 @@ export class LogModel {
           direction: e.direction,
           type: e.type,
           itemId: entryItemId(e),
-          count: 1,
-          firstTs: e.ts,
+          count: n,
+          firstTs: e.first_ts ?? e.ts,
           lastTs: e.ts,
           payload: e.payload,
         };

@@ -83,6 +83,8 @@ export function parseLogEntry(v: unknown): LogEntry | null {
     type: strOrNull(v.type) ?? "unknown",
     payload: v.payload,
     item_id: strOrNull(v.item_id),
+    count: Math.max(1, Math.floor(numOr(v.count, 1))),
+    first_ts: numOr(v.first_ts, numOr(v.ts, Date.now() / 1000)),
   };
 }
 

@@ -60,6 +60,10 @@ export interface LogEntry {
   payload: unknown;
   /** The item the event concerns, when the kernel knows it (else read from the payload). */
   item_id?: string | null;
+  /** A run of `count` like delta events sent as its last one (PROTOCOL.md); default 1. */
+  count?: number;
+  /** With `count`: when the first event of the run happened. */
+  first_ts?: number;
 }
 
 export type DeltaField = "text" | "transcript" | "arguments";

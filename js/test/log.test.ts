@@ -12,6 +12,17 @@ const e = (type: string, item_id?: string, direction: "in" | "out" = "in"): LogE
 });
 
 describe("LogModel collapsing", () => {
+  it("adds the count of a run the kernel already collapsed", () => {
+    const m = new LogModel();
+    const run: LogEntry = { ...e("response.output_text.delta", "a"), count: 40, first_ts: 5 };
+    m.add([e("response.created"), run, { ...e("response.output_text.delta", "a"), count: 2 }]);
+    expect(m.rows.map((r) => [r.type, r.count, r.firstTs])).toEqual([
+      ["response.created", 1, m.rows[0]!.firstTs],
+      ["response.output_text.delta", 42, 5],
+    ]);
+    expect(m.events).toBe(43);
+  });
+
   it("collapses consecutive deltas of the same type and item into one row with a count", () => {
     const m = new LogModel();
     m.add([
