@@ -40,9 +40,12 @@ _TEXT_PARTS = ("input_text", "output_text", "text")
 
 def item_view(item: Item, session: Session) -> dict[str, Any]:
     """The JSON an item is shown from (``ItemView`` in js/PROTOCOL.md)."""
-    view = item.to_dict()
+    view = {k: v for k, v in item.to_dict().items() if v is not None}  # absent = null
+    view["previous_item_id"] = item.previous_item_id  # null here means "first": always sent
     view["done"] = session.model.is_done(item.id)
-    view["response_id"] = session.model.response_of(item.id)
+    rid = session.model.response_of(item.id)
+    if rid is not None:
+        view["response_id"] = rid
     return view
 
 
