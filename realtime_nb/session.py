@@ -22,7 +22,6 @@ import logging
 import random
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import websockets
@@ -30,11 +29,11 @@ from websockets.asyncio.client import ClientConnection
 
 from .conversation import Conversation, Record, Skipped
 from .endpoints import Endpoint
-from .errors import ConnectionClosedError, ProtocolError, RealtimeError, RealtimeServerError
+from .errors import ConnectionClosedError, ProtocolError, RealtimeServerError
 from .eventlog import EventLog, LogEntry
-from .items import Item
 from .protocol import ServerEvent, canonical_type, parse_server_event, to_dialect
 from .resync import replay_events
+from .waiters import Response, Waiters
 
 logger = logging.getLogger("realtime_nb")
 
@@ -43,42 +42,10 @@ LogListener = Callable[[LogEntry], None]
 StatusListener = Callable[[str], None]
 Callback = Callable[[ServerEvent], Any]
 
-#: Frames above this are refused by the socket itself (a memory guard; the connection drops
-#: and the session reconnects).
+#: Frames above this are refused by the socket (a memory guard; the session reconnects).
 MAX_FRAME = 256 * 1024 * 1024
 #: Frames above this are logged with their size, counted and skipped; the session goes on.
 MAX_EVENT_BYTES = 16 * 1024 * 1024
-
-
-@dataclass
-class Response:
-    """The outcome of ``response.create``: id, final status, output items and token usage."""
-
-    id: str
-    status: str | None
-    items: list[Item]
-    usage: dict[str, Any] | None = None
-    status_details: dict[str, Any] | None = None
-
-    @property
-    def text(self) -> str:
-        return "\n".join(item.text for item in self.items if item.text)
-
-    def __repr__(self) -> str:
-        text = self.text
-        short = text[:60] + "…" if len(text) > 60 else text
-        return f"Response(id={self.id!r}, status={self.status!r}, text={short!r})"
-
-
-@dataclass
-class _Waiter:
-    kind: str  # item_done | deleted | retrieved | truncated | response
-    key: str | None
-    event_id: str
-    future: concurrent.futures.Future[Any] = field(default_factory=concurrent.futures.Future)
-    response_id: str | None = None
-    event: dict[str, Any] | None = None
-    sent: bool = False
 
 
 class Session:
@@ -109,11 +76,7 @@ class Session:
         self._log_listeners: list[LogListener] = []
         self._status_listeners: list[StatusListener] = []
         self._callbacks: dict[str, list[Callback]] = {}
-        self._waiters: dict[int, _Waiter] = {}  # id(waiter) -> waiter, in submission order
-        # indexes of _waiters for the per-event look-ups (a burst of create(wait=False)
-        # leaves thousands waiting; scanning them per event was quadratic)
-        self._by_key: dict[tuple[str, str | None], list[_Waiter]] = {}
-        self._by_event: dict[str, list[_Waiter]] = {}
+        self._waiters = Waiters()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name="realtime_nb-session",
                                         daemon=True)
@@ -274,7 +237,7 @@ class Session:
         """After a reconnect: rebuild the conversation in the new server session (see
         :mod:`realtime_nb.resync`), then re-send what was in flight, then the queue."""
         with self.lock:
-            in_flight = [w for w in self._waiters.values() if w.sent and w.event is not None]
+            in_flight = self._waiters.in_flight()
             pending_ids = {w.key for w in in_flight if w.kind == "item_done"}
             self._notify(self.model.discard_unfinished_responses())
             keep = [item for item in self.model if item.id not in pending_ids]
@@ -324,8 +287,7 @@ class Session:
                     done.set_result(None)
 
     def _track_sent(self, event: dict[str, Any]) -> None:
-        for w in self._by_event.get(str(event.get("event_id")), ()):
-            w.sent = True
+        self._waiters.mark_sent(str(event.get("event_id")))
         if event.get("type") == "session.update" and isinstance(event.get("session"), dict):
             self._session_config.update(event["session"])
 
@@ -444,90 +406,18 @@ class Session:
             self.errors.append(err)
             if (err.code or "") in FATAL_ERROR_CODES or (err.type or "") in FATAL_ERROR_CODES:
                 self._fatal = f"fatal server error: {err.message}"
-            matched = list(self._by_event.get(err.event_id, ())) if err.event_id else []
-            for w in matched:
-                self._finish(w, exc=err)
-            if not matched:
+            if not (err.event_id and self._waiters.fail_event(err.event_id, err)):
                 logger.warning("server error: %s", err)
             return
-        for rec in records:
-            if (getattr(rec, "kind", None) in ("inserted", "updated") and rec.done  # type: ignore[union-attr]
-                    and ("item_done", rec.item.id) in self._by_key):  # type: ignore[union-attr]
-                self._finish_kind("item_done", rec.item.id, rec.item.copy())  # type: ignore[union-attr]
-        etype, item_id = event.type, event.item_id
-        if etype == "conversation.item.created" and self.endpoint.dialect == "beta" and item_id:
-            item = self.model.get(item_id)
-            if item is not None:
-                self._finish_kind("item_done", item_id, item.copy())
-        elif etype == "conversation.item.deleted" and item_id:
-            self._finish_kind("deleted", item_id, item_id)
-        elif etype == "conversation.item.retrieved" and item_id:
-            item = self.model.get(item_id)
-            self._finish_kind("retrieved", item_id, item.copy() if item else event.item)
-        elif etype == "conversation.item.truncated" and item_id:
-            item = self.model.get(item_id)
-            self._finish_kind("truncated", item_id, item.copy() if item else None)
-        elif etype == "response.created":
-            for w in self._by_key.get(("response", None), ()):
-                if w.response_id is None:
-                    w.response_id = event.response_id
-                    break
-        elif etype == "response.done":
-            rid = event.response_id
-            for w in [w for w in self._by_key.get(("response", None), ()) if w.response_id == rid]:
-                self._finish(w, result=self._response(event))
-
-    def _response(self, event: ServerEvent) -> Response:
-        resp = event.get("response") or {}
-        items: list[Item] = []
-        for raw in resp.get("output") or []:
-            if isinstance(raw, dict) and isinstance(raw.get("id"), str):
-                known = self.model.get(raw["id"])
-                items.append(known.copy() if known else Item.from_wire(raw))
-        details = resp.get("status_details")
-        return Response(
-            str(resp.get("id")),
-            resp.get("status"),
-            items,
-            resp.get("usage") if isinstance(resp.get("usage"), dict) else None,
-            details if isinstance(details, dict) else None,
-        )
-
-    def _finish_kind(self, kind: str, key: str, result: Any) -> None:
-        for w in list(self._by_key.get((kind, key), ())):
-            self._finish(w, result=result)
-
-    def _finish(self, w: _Waiter, *, result: Any = None, exc: BaseException | None = None) -> None:
-        self._waiters.pop(id(w), None)
-        self._unindex(w)
-        if w.future.done():
-            return
-        if exc is not None:
-            w.future.set_exception(exc)
-        else:
-            w.future.set_result(result)
-
-    def _index(self, w: _Waiter) -> None:
-        self._by_key.setdefault((w.kind, w.key), []).append(w)
-        self._by_event.setdefault(w.event_id, []).append(w)
-
-    def _unindex(self, w: _Waiter) -> None:
-        for index, k in ((self._by_key, (w.kind, w.key)), (self._by_event, w.event_id)):
-            lst = index.get(k)  # type: ignore[attr-defined]
-            if lst is not None and w in lst:
-                lst.remove(w)
-                if not lst:
-                    del index[k]  # type: ignore[attr-defined]
+        self._waiters.resolve(event, records, self.model, self.endpoint.dialect == "beta")
 
     def _fail_event(self, event_id: str, exc: BaseException) -> None:
         with self.lock:
-            for w in list(self._by_event.get(event_id, ())):
-                self._finish(w, exc=exc)
+            self._waiters.fail_event(event_id, exc)
 
     def _fail_all(self, exc: BaseException) -> None:
         with self.lock:
-            for w in list(self._waiters.values()):
-                self._finish(w, exc=exc)
+            self._waiters.fail_all(exc)
 
     # ------------------------------------------------------------------ sending
     def submit(
@@ -545,10 +435,8 @@ class Session:
         sent: concurrent.futures.Future[None] = concurrent.futures.Future()
         waiter = None
         if kind is not None:
-            waiter = _Waiter(kind, key, str(event["event_id"]), event=event)
             with self.lock:
-                self._waiters[id(waiter)] = waiter
-                self._index(waiter)
+                waiter = self._waiters.add(kind, key, event)
         with self._queue_lock:
             self._queue.append((event, sent))
         self._loop.call_soon_threadsafe(self._wake_sender)
@@ -562,9 +450,7 @@ class Session:
     def forget(self, future: concurrent.futures.Future[Any]) -> None:
         """Drop the waiter of a future whose caller gave up (timeout, cancellation)."""
         with self.lock:
-            for w in [w for w in self._waiters.values() if w.future is future]:
-                self._waiters.pop(id(w), None)
-                self._unindex(w)
+            self._waiters.forget(future)
 
 
 def _safe(fn: Callable[..., Any], *args: Any) -> None:
@@ -611,4 +497,4 @@ def _describe_connect_error(exc: BaseException, endpoint: Endpoint) -> str:
     return f"could not connect to {where}: {exc.__class__.__name__}"
 
 
-__all__ = ["RealtimeError", "Response", "Session"]
+__all__ = ["Response", "Session"]
