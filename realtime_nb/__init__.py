@@ -16,8 +16,8 @@ from .errors import (
     RealtimeServerError,
     RealtimeTimeoutError,
 )
-from .frame import read_parquet
 from .items import Item
+from .parquet import read_parquet
 from .replay import load
 from .session import Response
 

@@ -12,20 +12,14 @@ import asyncio
 import concurrent.futures
 import weakref
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from . import protocol
-from .endpoints import (
-    Endpoint,
-    EndpointError,
-    custom_endpoint,
-    openai_endpoint,
-    yandex_endpoint,
-)
+from .doneitems import AsyncDoneItems, DoneItems
+from .endpoints import Endpoint, resolve_endpoint
 from .errors import RealtimeError, RealtimeTimeoutError
 from .eventlog import LogEntry
-from .frame import AsyncDoneItems, DoneItems, ItemFrame
+from .frame import ItemFrame
 from .items import Item, message
 from .session import Callback, Response, Session
 
@@ -372,7 +366,7 @@ class RealtimeConversation:
                    ) -> Path:
         """Write ``df`` (or ``events`` with ``events=True``) to Parquet so that
         ``realtime_nb.read_parquet(path)`` gives it back with every dtype and object cell."""
-        from .frame import to_parquet
+        from .parquet import to_parquet
 
         return to_parquet(self.events if events else self.df, path, **kwargs)
 
@@ -408,46 +402,6 @@ class RealtimeConversation:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def resolve_endpoint(
-    provider: str | None = None,
-    *,
-    model: str | None = None,
-    url: str | None = None,
-    headers: Mapping[str, str] | None = None,
-    dialect: str | None = None,
-    api_key: str | None = None,
-    iam_token: str | None = None,
-    folder_id: str | None = None,
-) -> tuple[Endpoint, EmbeddedServer | None]:
-    """Turn ``connect()``'s arguments into an endpoint (starting the embedded server if used)."""
-    if provider in (None, "embedded") and url is None:
-        from .server import default_server
-
-        server = default_server()
-        chosen = dialect or "ga"
-        base = server.url if chosen == "ga" else protocol_url(server.url, chosen)
-        ep = custom_endpoint(base, dialect=chosen, model=model or "embedded")
-        return replace(ep, provider="embedded"), server
-    if provider == "openai":
-        return openai_endpoint(model, api_key=api_key, dialect=dialect or "ga", url=url), None
-    if provider == "yandex":
-        if dialect not in (None, "yandex"):
-            raise EndpointError("the yandex provider speaks the 'yandex' dialect")
-        return yandex_endpoint(model, api_key=api_key, iam_token=iam_token,
-                               folder_id=folder_id, url=url), None
-    if provider is None and url is not None:
-        return custom_endpoint(url, headers=headers, dialect=dialect or "ga", model=model), None
-    raise EndpointError(
-        f"unknown provider {provider!r}: use 'embedded' (default), 'openai', 'yandex', or url=..."
-    )
-
-
-def protocol_url(url: str, dialect: str) -> str:
-    """The embedded server's URL asking for a dialect (the server reads ``?dialect=``)."""
-    sep = "&" if "?" in url else "?"
-    return f"{url}{sep}dialect={dialect}"
 
 
 def connect(

@@ -9,10 +9,14 @@ from __future__ import annotations
 import os
 import urllib.parse
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from .errors import RealtimeError
 from .protocol import DIALECTS
+
+if TYPE_CHECKING:
+    from .server import EmbeddedServer
 
 OPENAI_URL = "wss://api.openai.com/v1/realtime"
 YANDEX_URL = "wss://ai.api.cloud.yandex.net/v1/realtime/openai"
@@ -149,3 +153,43 @@ def custom_endpoint(
     if model:
         url = _with_query(url, model=model)
     return Endpoint(url, _check_dialect(dialect), "custom", model, dict(headers or {}))
+
+
+def resolve_endpoint(
+    provider: str | None = None,
+    *,
+    model: str | None = None,
+    url: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    dialect: str | None = None,
+    api_key: str | None = None,
+    iam_token: str | None = None,
+    folder_id: str | None = None,
+) -> tuple[Endpoint, EmbeddedServer | None]:
+    """Turn ``connect()``'s arguments into an endpoint (starting the embedded server if used)."""
+    if provider in (None, "embedded") and url is None:
+        from .server import default_server
+
+        server = default_server()
+        chosen = dialect or "ga"
+        base = server.url if chosen == "ga" else protocol_url(server.url, chosen)
+        ep = custom_endpoint(base, dialect=chosen, model=model or "embedded")
+        return replace(ep, provider="embedded"), server
+    if provider == "openai":
+        return openai_endpoint(model, api_key=api_key, dialect=dialect or "ga", url=url), None
+    if provider == "yandex":
+        if dialect not in (None, "yandex"):
+            raise EndpointError("the yandex provider speaks the 'yandex' dialect")
+        return yandex_endpoint(model, api_key=api_key, iam_token=iam_token,
+                               folder_id=folder_id, url=url), None
+    if provider is None and url is not None:
+        return custom_endpoint(url, headers=headers, dialect=dialect or "ga", model=model), None
+    raise EndpointError(
+        f"unknown provider {provider!r}: use 'embedded' (default), 'openai', 'yandex', or url=..."
+    )
+
+
+def protocol_url(url: str, dialect: str) -> str:
+    """The embedded server's URL asking for a dialect (the server reads ``?dialect=``)."""
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}dialect={dialect}"

@@ -32,20 +32,15 @@ read cannot deadlock with the session.
 
 from __future__ import annotations
 
-import asyncio
-import collections
 import contextlib
-import json
 import math
 import threading
-import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from os import PathLike
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .columns import ColumnStore, category_dtype, object_array, string_dtype
+from .columns import ColumnStore
 from .conversation import Change, Record, ResponseChange
+from .doneitems import _Subscriber
 from .items import ITEM_TYPES, ROLES, STATUSES, Item
 
 if TYPE_CHECKING:
@@ -664,235 +659,14 @@ def _clip(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-# --------------------------------------------------------------------------------------------
-# Waiting for done items
-
-
-class _Subscriber:
-    """A thread-safe queue fed on the session thread and read by a cell (sync or async)."""
-
-    def __init__(self, frame: ItemFrame) -> None:
-        self._frame = frame
-        self._items: collections.deque[Item] = collections.deque()
-        self._cond = threading.Condition()
-        self._finished = False
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._wake: asyncio.Event | None = None
-
-    def push(self, item: Item) -> None:
-        with self._cond:
-            self._items.append(item)
-            self._cond.notify_all()
-            loop, wake = self._loop, self._wake
-        if loop is not None and wake is not None:
-            with contextlib.suppress(RuntimeError):  # the loop is closed
-                loop.call_soon_threadsafe(wake.set)
-
-    def finish(self) -> None:
-        with self._cond:
-            self._finished = True
-            self._cond.notify_all()
-            loop, wake = self._loop, self._wake
-        if loop is not None and wake is not None:
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(wake.set)
-
-    def close(self) -> None:
-        self._frame._unsubscribe(self)
-        with self._cond:
-            self._finished = True
-
-    def get(self, timeout: float) -> Item | None:
-        """The next item, or ``None`` after ``timeout`` seconds or once finished and empty."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not self._items:
-                if self._finished:
-                    return None
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self._cond.wait(min(left, 0.5))
-            return self._items.popleft()
-
-    async def aget(self, timeout: float) -> Item | None:
-        loop = asyncio.get_running_loop()
-        with self._cond:
-            if self._loop is not loop:
-                self._loop, self._wake = loop, asyncio.Event()
-        wake = self._wake
-        assert wake is not None
-        deadline = loop.time() + timeout
-        while True:
-            with self._cond:
-                if self._items:
-                    return self._items.popleft()
-                if self._finished:
-                    return None
-                wake.clear()
-            left = deadline - loop.time()
-            if left <= 0:
-                return None
-            with contextlib.suppress(asyncio.TimeoutError, TimeoutError):
-                await asyncio.wait_for(wake.wait(), min(left, 3600.0))
-
-
-class DoneItems(Iterator[Item]):
-    """``for item in conv.done_items(timeout=5): ...`` — each item as it reaches done.
-
-    Subscribes when created (so nothing that lands after the call is missed), and stops
-    quietly when no item lands for ``timeout`` seconds, after ``count`` items, or when the
-    session closes. Usable as a context manager to unsubscribe early.
-    """
-
-    def __init__(self, frame: ItemFrame, timeout: float, count: int | None = None) -> None:
-        self._sub = frame.subscribe()
-        self._timeout = timeout
-        self._left = count
-
-    def __iter__(self) -> DoneItems:
-        return self
-
-    def __next__(self) -> Item:
-        if self._left is not None and self._left <= 0:
-            self.close()
-            raise StopIteration
-        item = self._sub.get(self._timeout)
-        if item is None:
-            self.close()
-            raise StopIteration
-        if self._left is not None:
-            self._left -= 1
-        return item
-
-    def close(self) -> None:
-        self._sub.close()
-
-    def __enter__(self) -> DoneItems:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        with contextlib.suppress(Exception):
-            self.close()
-
-
-class AsyncDoneItems(AsyncIterator[Item]):
-    """``async for item in conv.adone_items(timeout=5): ...`` — the async twin of
-    :class:`DoneItems` (never blocks the event loop)."""
-
-    def __init__(self, frame: ItemFrame, timeout: float, count: int | None = None) -> None:
-        self._sub = frame.subscribe()
-        self._timeout = timeout
-        self._left = count
-
-    def __aiter__(self) -> AsyncDoneItems:
-        return self
-
-    async def __anext__(self) -> Item:
-        if self._left is not None and self._left <= 0:
-            self.close()
-            raise StopAsyncIteration
-        item = await self._sub.aget(self._timeout)
-        if item is None:
-            self.close()
-            raise StopAsyncIteration
-        if self._left is not None:
-            self._left -= 1
-        return item
-
-    def close(self) -> None:
-        self._sub.close()
-
-    async def aclose(self) -> None:
-        self.close()
-
-    async def __aenter__(self) -> AsyncDoneItems:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.close()
-
-
-# --------------------------------------------------------------------------------------------
-# Parquet
-
-_PARQUET_KEY = b"realtime_nb"
-
-
 def empty_frame() -> pd.DataFrame:
     """The schema of ``conv.df`` with no rows."""
     return ItemFrame().frame()
 
 
-def to_parquet(df: pd.DataFrame, path: str | PathLike[str], **kwargs: Any) -> Path:
-    """Write ``conv.df`` or ``conv.events`` so that :func:`read_parquet` gives it back exactly.
-
-    Object columns (``content``, ``metadata``, ``extra``, ``payload``: lists and dicts) are
-    stored as JSON text, and every column's dtype (categories included, also for an empty
-    frame) is recorded in the file's metadata. Other readers see JSON strings there.
-    """
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    json_columns = [c for c in df.columns if df[c].dtype == object]
-    out = df.copy(deep=False)
-    for c in json_columns:
-        out[c] = pd.array([json.dumps(v, ensure_ascii=False) for v in df[c]],
-                          dtype=string_dtype())
-    meta = {
-        "version": 1,
-        "json_columns": json_columns,
-        "categories": {
-            c: [str(v) for v in df[c].cat.categories]
-            for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)
-        },
-        "index": {"name": df.index.name, "dtype": str(df.index.dtype)},
-    }
-    table = pa.Table.from_pandas(out, preserve_index=True)
-    schema_meta = dict(table.schema.metadata or {})
-    schema_meta[_PARQUET_KEY] = json.dumps(meta).encode()
-    target = Path(path)
-    pq.write_table(table.replace_schema_metadata(schema_meta), target, **kwargs)
-    return target
-
-
-def read_parquet(path: str | PathLike[str]) -> pd.DataFrame:
-    """Read a file written by :func:`to_parquet` (or ``conv.to_parquet``) with every dtype and
-    object cell as it was. Files from other writers are read with ``pandas.read_parquet``."""
-    import pandas as pd
-    import pyarrow.parquet as pq
-
-    schema_meta = pq.read_schema(path).metadata or {}
-    raw = schema_meta.get(_PARQUET_KEY)
-    df = pd.read_parquet(path)
-    if raw is None:
-        return df
-    meta = json.loads(raw)
-    for c in meta.get("json_columns", []):
-        df[c] = object_array([None if v is pd.NA or v is None else json.loads(v)
-                              for v in df[c].tolist()])
-    for c, cats in meta.get("categories", {}).items():
-        dtype = category_dtype(cats)
-        values = df[c].astype(object).where(df[c].notna(), None)
-        df[c] = pd.Categorical(values.tolist(), dtype=dtype)
-    index = meta.get("index") or {}
-    if index.get("dtype") and str(df.index.dtype) != index["dtype"]:
-        df.index = df.index.astype(index["dtype"])
-    df.index.name = index.get("name")
-    return df
-
-
 __all__ = [
     "CATEGORIES",
     "COLUMNS",
-    "AsyncDoneItems",
-    "DoneItems",
     "ItemFrame",
     "empty_frame",
-    "read_parquet",
-    "to_parquet",
 ]

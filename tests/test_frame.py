@@ -434,7 +434,7 @@ def test_unknown_item_types_and_roles_extend_the_categories():
 
 
 def test_beta_dialect_rows(embedded_server):
-    from realtime_nb.client import protocol_url
+    from realtime_nb.endpoints import protocol_url
 
     conv = rnb.connect(url=protocol_url(embedded_server.url, "beta"), dialect="beta", timeout=10)
     try:
