@@ -304,6 +304,10 @@ class Session:
         if self.status not in ("closed", "error"):
             self._set_status("closing", None)
         ws = self._ws
+        if ws is not None and self.in_session_thread:
+            # from a callback: close without waiting on this very thread (its idle loop stays)
+            self._loop.create_task(ws.close())
+            return
         if ws is not None and self._loop.is_running():
             fut = asyncio.run_coroutine_threadsafe(ws.close(), self._loop)
             with contextlib.suppress(Exception):

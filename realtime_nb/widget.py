@@ -105,6 +105,10 @@ class ConversationWidget(anywidget.AnyWidget):
         session.add_status_listener(self._on_status)
         self.on_msg(self._on_front_message)
 
+    def __repr__(self) -> str:
+        return (f"<ConversationWidget {self.endpoint} status={self.status} "
+                f"items={self.item_count} events={self.event_count}>")
+
     # ------------------------------------------------------------------ kernel -> browser
     def _push(self, content: dict[str, Any]) -> None:
         if content.get("kind") in _SEQUENCED:

@@ -358,3 +358,14 @@ def test_connection_refused_is_a_clear_error():
     with pytest.raises(ConnectionClosedError) as info:
         rnb.connect(url="ws://127.0.0.1:9/v1/realtime", open_timeout=2)
     assert "127.0.0.1:9" in str(info.value)
+
+
+def test_close_from_a_callback_does_not_wedge(conv):
+    conv.on("conversation.item.done", lambda e: conv.close())
+    conv.create("closing from inside", wait=False)
+    for _ in range(300):
+        if conv.status == "closed":
+            break
+        threading.Event().wait(0.01)
+    assert conv.status == "closed"
+    assert [i.text for i in conv.items] == ["closing from inside"]
