@@ -341,18 +341,25 @@ def _message(exc: BaseException) -> str:
 
 
 def collapse_deltas(entries: list[LogEntry]) -> list[dict[str, Any]]:
-    """Runs of ``*.delta`` entries with one direction, type and item become their last entry
-    with ``count`` and ``first_ts``: what the log panel shows of them anyway, for a fraction of
-    the bytes (js/PROTOCOL.md). ``conv.log`` keeps every entry."""
+    """Log entries as the browser gets them: only the fields the panel uses (the ids it needs
+    are in the payload), and runs of ``*.delta`` entries with one direction, type and item as
+    their last entry with ``count`` and ``first_ts`` (js/PROTOCOL.md). What the panel shows is
+    the same, for a fraction of the bytes; ``conv.log`` keeps every entry whole."""
     out: list[dict[str, Any]] = []
     for e in entries:
+        slim: dict[str, Any] = {"seq": e["seq"], "ts": e["ts"], "direction": e["direction"],
+                                "type": e["type"], "item_id": e["item_id"],
+                                "payload": e["payload"]}
+        if e["note"]:
+            slim["note"] = e["note"]
         last = out[-1] if out else None
         if (last is not None and e["type"].endswith(".delta") and last["type"] == e["type"]
                 and last["direction"] == e["direction"] and last["item_id"] == e["item_id"]):
-            out[-1] = {**e, "count": last.get("count", 1) + 1,
-                       "first_ts": last.get("first_ts", last["ts"])}
+            slim["count"] = last.get("count", 1) + 1
+            slim["first_ts"] = last.get("first_ts", last["ts"])
+            out[-1] = slim
         else:
-            out.append(dict(e))
+            out.append(slim)
     return out
 
 
