@@ -1,5 +1,5 @@
 // The only way this widget builds DOM: createElement + textContent + setAttribute.
-// Server content is data, never markup: there is no innerHTML anywhere in src/ (a test checks).
+// Server content is data, never markup: nothing in src/ parses HTML strings (a test checks).
 
 export interface HOptions {
   className?: string;
