@@ -228,7 +228,7 @@ class Conversation:
         except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
             return [Skipped(event.type, f"malformed {event.type}: {exc!r}")]
 
-    def _upsert(self, event: ServerEvent, *, authoritative: bool, final: bool) -> list[Record]:
+    def _upsert(self, event: ServerEvent, *, final: bool) -> list[Record]:
         raw = event.item_data
         if raw is None or not isinstance(raw.get("id"), str) or not raw["id"]:
             return [Skipped(event.type, "event has no item with a string id")]
@@ -247,7 +247,7 @@ class Conversation:
                 self._done.add(new.id)
             return [Change("inserted", new, event.type, new.previous_item_id, done_now,
                            ts=event.received_at, response_id=rid)]
-        _merge(existing, new, authoritative=authoritative)
+        existing.merge(new)
         moved = self._maybe_move(existing, event)
         if done_now:
             self._done.add(existing.id)
@@ -262,13 +262,13 @@ class Conversation:
 
     def _on_added(self, event: ServerEvent) -> list[Record]:
         created = event.type == "conversation.item.created"
-        return self._upsert(event, authoritative=False, final=created)
+        return self._upsert(event, final=created)
 
     def _on_done(self, event: ServerEvent) -> list[Record]:
-        return self._upsert(event, authoritative=True, final=True)
+        return self._upsert(event, final=True)
 
     def _on_retrieved(self, event: ServerEvent) -> list[Record]:
-        return self._upsert(event, authoritative=False, final=False)
+        return self._upsert(event, final=False)
 
     def _on_deleted(self, event: ServerEvent) -> list[Record]:
         item_id = event.item_id
@@ -419,7 +419,7 @@ class Conversation:
         if raw["id"] not in self._items:
             return []  # conversation.item.added places it; out-of-band items never arrive
         final = event.type == "response.output_item.done"
-        return self._upsert(_without_anchor(event), authoritative=final, final=final)
+        return self._upsert(_without_anchor(event), final=final)
 
     def _on_response_done(self, event: ServerEvent) -> list[Record]:
         rid = event.response_id
@@ -438,7 +438,7 @@ class Conversation:
                 entry.item_ids.append(raw["id"])
             if raw["id"] in self._items and raw["id"] not in self._done:
                 records += self._upsert(
-                    _with_item(event, raw), authoritative=True, final=True
+                    _with_item(event, raw), final=True
                 )
         usage = resp.get("usage")
         records.append(
@@ -462,32 +462,6 @@ def _without_anchor(event: ServerEvent) -> ServerEvent:
 def _with_item(event: ServerEvent, raw: dict[str, Any]) -> ServerEvent:
     return ServerEvent("response.output_item.done", event.raw_type, {"item": raw},
                        event.received_at)
-
-
-def _merge(old: Item, new: Item, *, authoritative: bool) -> None:
-    """Fold a newer snapshot into ``old`` without losing text or downgrading status."""
-    if new.status is not None and not (old.status in _FINAL and new.status == "in_progress"):
-        old.status = new.status
-    for name in ("type", "object", "role", "call_id", "name", "metadata"):
-        value = getattr(new, name)
-        if value is not None:
-            setattr(old, name, value)
-    for name in ("arguments", "output"):
-        value = getattr(new, name)
-        if value is not None and (value or not getattr(old, name)):
-            setattr(old, name, value)
-    if new.content:
-        merged: list[dict[str, Any]] = []
-        for i, part in enumerate(new.content):
-            prev = old.content[i] if i < len(old.content) else {}
-            out = dict(part)
-            for key in ("text", "transcript"):
-                if not out.get(key) and isinstance(prev.get(key), str) and prev.get(key):
-                    out[key] = prev[key]
-            merged.append(out)
-        merged.extend(old.content[len(new.content):])
-        old.content = merged
-    old.extra.update(new.extra)
 
 
 _HANDLERS = {

@@ -169,6 +169,33 @@ class Item:
     def copy(self) -> Item:
         return copy.deepcopy(self)
 
+    def merge(self, new: Item) -> None:
+        """Fold a newer snapshot of this item in, never losing text or downgrading a final
+        status (a retrieve may omit text a delta stream already delivered)."""
+        final = ("completed", "incomplete")
+        if new.status is not None and not (self.status in final and new.status == "in_progress"):
+            self.status = new.status
+        for name in ("type", "object", "role", "call_id", "name", "metadata"):
+            value = getattr(new, name)
+            if value is not None:
+                setattr(self, name, value)
+        for name in ("arguments", "output"):
+            value = getattr(new, name)
+            if value is not None and (value or not getattr(self, name)):
+                setattr(self, name, value)
+        if new.content:
+            merged: list[dict[str, Any]] = []
+            for i, part in enumerate(new.content):
+                prev = self.content[i] if i < len(self.content) else {}
+                out = dict(part)
+                for key in ("text", "transcript"):
+                    if not out.get(key) and isinstance(prev.get(key), str) and prev.get(key):
+                        out[key] = prev[key]
+                merged.append(out)
+            merged.extend(self.content[len(new.content):])
+            self.content = merged
+        self.extra.update(new.extra)
+
     def __repr__(self) -> str:
         bits = [f"id={self.id!r}", f"type={self.type!r}"]
         if self.role:

@@ -83,7 +83,7 @@ class Session:
         self._queue: collections.deque[tuple[dict[str, Any], concurrent.futures.Future[None]]]
         self._queue = collections.deque()
         self._queue_lock = threading.Lock()
-        self._wake: asyncio.Event
+        self._wake = asyncio.Event()  # binds to the session loop on first use (3.10+)
         self._session_config: dict[str, Any] = {}
         self._fatal: str | None = None
         self._greeted = False
@@ -160,7 +160,6 @@ class Session:
     async def _main(self) -> None:
         """Connect, receive until the connection ends, and reconnect with backoff unless the
         client closed, the failure is fatal, or the attempts ran out."""
-        self._wake = asyncio.Event()
         attempt = 0
         reason = ""
         while True:
@@ -443,13 +442,8 @@ class Session:
                 waiter = self._waiters.add(kind, key, event)
         with self._queue_lock:
             self._queue.append((event, sent))
-        self._loop.call_soon_threadsafe(self._wake_sender)
+        self._loop.call_soon_threadsafe(self._wake.set)
         return waiter.future if waiter is not None else sent
-
-    def _wake_sender(self) -> None:
-        wake = getattr(self, "_wake", None)
-        if wake is not None:
-            wake.set()
 
     def forget(self, future: concurrent.futures.Future[Any]) -> None:
         """Drop the waiter of a future whose caller gave up (timeout, cancellation)."""
