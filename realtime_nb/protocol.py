@@ -17,6 +17,11 @@ from typing import Any
 from .errors import InvalidItemError, ProtocolError
 from .items import Item, validate_item
 
+try:  # orjson parses a frame about 3x faster; json.loads stays the reference (see _loads)
+    from orjson import loads as _orjson_loads
+except ImportError:  # pragma: no cover - orjson is a dependency, but parsing must not need it
+    _orjson_loads = None
+
 DIALECTS = ("ga", "beta", "yandex")
 
 #: beta (and Yandex) server event names -> the GA name the rest of the package uses.
@@ -148,7 +153,7 @@ def parse_server_event(frame: str | bytes) -> ServerEvent:
     kept for the caller to treat leniently.
     """
     try:
-        data = json.loads(frame)
+        data = _loads(frame)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(f"frame is not JSON: {exc}", raw=_clip(frame)) from None
     if not isinstance(data, dict):
@@ -156,7 +161,53 @@ def parse_server_event(frame: str | bytes) -> ServerEvent:
     raw_type = data.get("type")
     if not isinstance(raw_type, str) or not raw_type:
         raise ProtocolError("event has no string 'type'", raw=_clip(frame))
-    return ServerEvent(canonical_type(raw_type), raw_type, data)
+    return ServerEvent(SERVER_EVENT_ALIASES.get(raw_type, raw_type), raw_type, data, _now())
+
+
+_now = time.time  # what ServerEvent's received_at default calls
+#: orjson reads an integer outside the 64-bit range as a float; json.loads keeps it an int.
+#: Any float this large may be such an integer, so such a frame is parsed again by json.
+_BIG = 9.2e18
+
+
+def _loads(frame: str | bytes) -> Any:
+    """``json.loads(frame)``, exactly, but faster: orjson reads the frame, and json.loads reads
+    every frame that orjson refuses (NaN and Infinity, lone surrogates, a BOM or UTF-16, deep
+    nesting) or may have read differently (an integer outside the 64-bit range, which orjson
+    turns into a float; so does any object holding a float that large, and a top-level array
+    or number)."""
+    if _orjson_loads is not None and (frame.__class__ is str or frame.__class__ is bytes):
+        try:
+            data = _orjson_loads(frame)
+        except Exception:
+            pass
+        else:
+            cls = data.__class__
+            if cls is dict:
+                if not _has_big_float(data.values()):
+                    return data
+            elif cls is not list and cls is not float:
+                return data
+    return json.loads(frame)
+
+
+def _has_big_float(values: Any) -> bool:
+    """True when a float at or beyond +-9.2e18 is anywhere in these decoded values."""
+    todo: list[Any] = []
+    while True:
+        for v in values:
+            cls = v.__class__
+            if cls is float:
+                if not -_BIG < v < _BIG:
+                    return True
+            elif cls is dict:
+                if v:
+                    todo.append(v.values())
+            elif cls is list and v:
+                todo.append(v)
+        if not todo:
+            return False
+        values = todo.pop()
 
 
 def _clip(frame: str | bytes, limit: int = 2000) -> str | bytes:

@@ -116,3 +116,62 @@ def test_lenient_parse_keeps_unknown_types_and_fields_and_maps_beta_names():
         assert e.type == ga and e.raw_type == beta
     e = parse_server_event('{"type": "conversation.item.done", "item": {"id": 3, "type": []}}')
     assert e.item is not None and e.item.id == "3"
+
+
+def _typed(value):
+    """A value with every number tagged by its type (1 == 1.0 == True otherwise)."""
+    if isinstance(value, dict):
+        return {k: _typed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_typed(v) for v in value]
+    if isinstance(value, float) and value != value:
+        return ("nan",)
+    return (type(value).__name__, value)
+
+
+@pytest.mark.parametrize("frame", [
+    '{"type": "x", "n": 123456789012345678901234567890}',  # orjson: a float
+    '{"type": "x", "n": -9223372036854775809, "m": 18446744073709551616}',
+    '{"type": "x", "deep": [{"usage": {"n": [99999999999999999999]}}]}',
+    '{"type": "x", "n": -9223372036854775808, "m": 18446744073709551615}',
+    '{"type": "x", "f": 1e19, "g": -9.3e18, "h": 0.1, "z": -0.0}',
+    '{"type": "x", "f": NaN, "g": Infinity, "h": -Infinity, "i": 1e400}',
+    '{"type": "x", "s": "\\ud800 lone surrogate"}',
+    '{"type": "x", "s": "\\ud83d\\ude00 pair", "a": 1, "a": 2}',
+    b'\xef\xbb\xbf{"type": "bom"}',
+    '{"type": "utf16"}'.encode("utf-16"),
+    bytearray(b'{"type": "x"}'),
+    '{"type": "x", "d": ' + "[" * 300 + "]" * 300 + "}",
+])
+def test_parse_reads_every_frame_exactly_as_json_loads(frame):
+    """orjson speeds parsing up; json.loads stays the reference for every value and type."""
+    import json
+
+    event = parse_server_event(frame)
+    assert _typed(event.data) == _typed(json.loads(frame))
+
+
+@pytest.mark.parametrize("frame", ["18446744073709551616", "1e400", "[1]", '"s"', "\ufeff{}"])
+def test_parse_refuses_exactly_what_json_refuses(frame):
+    import json
+
+    with pytest.raises(ProtocolError) as info:
+        parse_server_event(frame)
+    try:
+        data = json.loads(frame)
+    except ValueError as exc:
+        assert str(info.value).startswith(f"frame is not JSON: {exc}")
+    else:
+        assert f"frame is JSON {type(data).__name__}, not an object" in str(info.value)
+
+
+def test_parse_without_orjson_is_the_same(monkeypatch):
+    from realtime_nb import protocol
+
+    frame = '{"type": "response.text.delta", "delta": "hi", "n": 1.5, "big": 99999999999999999999}'
+    fast = parse_server_event(frame)
+    monkeypatch.setattr(protocol, "_orjson_loads", None)
+    slow = parse_server_event(frame)
+    assert (fast.type, fast.raw_type, _typed(fast.data)) == (
+        slow.type, slow.raw_type, _typed(slow.data))
+    assert fast.type == "response.output_text.delta"
