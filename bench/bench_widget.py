@@ -7,7 +7,7 @@ listener, widget listener), so every message the widget sends is counted: the ch
 messages (``inserted`` / ``updated`` / ``delta``), the batched ``log`` message and the trait
 updates (``item_count``, ``event_count``, ``change_seq``), each serialised like ipykernel does
 (:class:`bench.RecordingComm`). After each step the benchmark waits for the widget's
-``flush_interval`` timer, so the batched messages are in.
+``batch_interval`` timer, so the batched messages are in.
 
 Measured at each size with a fresh widget on the same session:
 
@@ -84,7 +84,7 @@ class Feeder:
 def _settle(widget: Any) -> None:
     """Wait until the widget's batched flush (log, counts) has gone out."""
     deadline = time.monotonic() + 5
-    time.sleep(widget._flush_interval * 1.5)
+    time.sleep(widget._batch_interval * 1.5)
     while widget._flush_scheduled and time.monotonic() < deadline:
         time.sleep(0.01)
     time.sleep(0.02)

@@ -1,8 +1,9 @@
 """The anywidget view of a conversation: thin Python, front end in ``js/`` (see js/PROTOCOL.md).
 
-Kernel -> browser: the session thread pushes the model's change records as small custom
-messages (one item, or one delta), so the bytes per change follow the changed item and never
-the whole conversation; counts and the event log are batched every ``flush_interval`` seconds.
+Kernel -> browser: the session thread notes the model's change records; every
+``batch_interval`` seconds the pending changes go out as one ``batch`` custom message, merged
+per item (realtime_nb/changebatch.py), so the bytes follow the changed items, never the whole
+conversation. Event-log entries are sent only while a view has its log panel open.
 Browser -> kernel: actions (edit, delete, insert, send, respond, cancel) arrive on the kernel's
 main thread when it is idle; they are validated like any ``create`` and submitted without ever
 waiting, so no cell can block on the front end.
@@ -14,6 +15,7 @@ import itertools
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +23,7 @@ import anywidget
 import traitlets
 
 from . import protocol
+from .changebatch import ChangeBatch
 from .conversation import Change, Record
 from .errors import InvalidItemError, RealtimeError, RealtimeServerError
 from .eventlog import LogEntry
@@ -33,15 +36,16 @@ if TYPE_CHECKING:
     from .session import Session
 
 STATIC = Path(__file__).parent / "static"
-_SEQUENCED = ("inserted", "updated", "delta", "removed")
 LOG_TAIL = 500
 _TEXT_PARTS = ("input_text", "output_text", "text")
 
 
 def item_view(item: Item, session: Session) -> dict[str, Any]:
     """The JSON an item is shown from (``ItemView`` in js/PROTOCOL.md)."""
-    view = {k: v for k, v in item.to_dict().items() if v is not None}  # absent = null
+    view = {k: v for k, v in item.to_wire().items() if v is not None}  # absent = null
     view["previous_item_id"] = item.previous_item_id  # null here means "first": always sent
+    if item.flagged:
+        view["flagged"] = True
     view["done"] = session.model.is_done(item.id)
     rid = session.model.response_of(item.id)
     if rid is not None:
@@ -58,9 +62,12 @@ class ConversationWidget(anywidget.AnyWidget):
     status = traitlets.Unicode("connecting").tag(sync=True)
     endpoint = traitlets.Unicode("").tag(sync=True)
     dialect = traitlets.Unicode("ga").tag(sync=True)
-    item_count = traitlets.Int(0).tag(sync=True)
-    event_count = traitlets.Int(0).tag(sync=True)
-    #: How many change messages were sent (views compare it with what they received).
+    #: Items in the conversation and events seen (kernel-side; the browser counts its own
+    #: items and gets the event count with each batch).
+    item_count = traitlets.Int(0)
+    event_count = traitlets.Int(0)
+    #: ``seq`` of the last change message sent; updated at most every ``heartbeat`` seconds
+    #: (views compare it with what they received, to notice messages they missed).
     change_seq = traitlets.Int(0).tag(sync=True)
     #: The state when the widget was created: views start from it without asking the kernel
     #: (which answers only when idle). Never updated; later changes are custom messages.
@@ -68,25 +75,26 @@ class ConversationWidget(anywidget.AnyWidget):
     #: Identifies this widget's journal in the front end (one per model, shared by its views).
     journal_key = traitlets.Unicode("").tag(sync=True)
 
-    def __init__(self, session: Session, *, flush_interval: float = 0.1,
-                 delta_interval: float = 0.02, **kwargs: Any) -> None:
+    def __init__(self, session: Session, *, batch_interval: float = 0.02,
+                 heartbeat: float = 0.5, **kwargs: Any) -> None:
         self._session = session
-        self._delta_interval = delta_interval
-        # adjacent deltas of one (item, field, content_index), merged until the next other
-        # change, snapshot or delta_interval tick (under the session lock, like every push)
-        self._pending_delta: tuple[tuple[str, str, int | None], list[str]] | None = None
-        self._delta_timer = False
-        self._flush_interval = flush_interval
+        self._batch_interval = batch_interval
+        self._heartbeat = heartbeat
+        # Under the session lock: the changes since the last flush, and the seq counter
+        # (+1 per change message, js/PROTOCOL.md).
+        self._batch = ChangeBatch()
+        self._seq = 0
         self._pending_log: list[LogEntry] = []
+        self._log_watchers: set[str] = set()  # views whose event-log panel is open
         self._flush_lock = threading.Lock()
         self._flush_scheduled = False
+        self._heartbeat_scheduled = False
         self._requests: dict[str, tuple[str | None, str | None]] = {}  # event_id -> (request, item)
         self._ids = itertools.count()
         #: Set ``count_bytes = True`` to count the JSON bytes of every message sent (for the
         #: benchmarks; it costs a second serialisation per message).
         self.count_bytes = False
         self.bytes_sent = 0
-        self._seq = 0  # +1 per change message, under the session lock (js/PROTOCOL.md)
         # The seed snapshot goes out in the comm's opening state, and no change can slip in
         # between it and the listeners: both happen under the session lock.
         with session.lock:
@@ -111,62 +119,22 @@ class ConversationWidget(anywidget.AnyWidget):
 
     # ------------------------------------------------------------------ kernel -> browser
     def _push(self, content: dict[str, Any]) -> None:
-        if content.get("kind") in _SEQUENCED:
-            self._seq += 1
-            content["seq"] = self._seq
         if self.comm is None:
             return
         if self.count_bytes:
             self.bytes_sent += len(_json(content))
         self.send(content)
 
-    def _send_delta(self) -> None:
-        """Push the merged pending delta, if any (caller holds the session lock)."""
-        pending, self._pending_delta = self._pending_delta, None
-        if pending is not None:
-            (item_id, field, ci), texts = pending
-            self._push({"kind": "delta", "item_id": item_id, "field": field,
-                        "content_index": ci, "text": "".join(texts)})
-
-    def _schedule_delta(self) -> None:
-        if self._delta_timer:
-            return
-        self._delta_timer = True
-
-        def tick() -> None:
-            with self._session.lock:
-                self._delta_timer = False
-                self._send_delta()
-
-        timer = threading.Timer(self._delta_interval, tick)
-        timer.daemon = True
-        timer.start()
-
     def _on_records(self, records: list[Record], event: ServerEvent) -> None:
+        """Session thread, under the session lock: note the changes; the flush sends them."""
+        batch = self._batch
         for rec in records:
-            if not isinstance(rec, Change):
-                continue
-            if not (rec.delta is not None and rec.kind != "removed"):
-                self._send_delta()  # keep the order: the merged text goes out first
-            if rec.kind == "removed":
-                self._push({"kind": "removed", "item_id": rec.item.id})
-            elif rec.delta is not None:
-                d = rec.delta
-                key = (rec.item.id, d.field, d.content_index)
-                pending = self._pending_delta
-                if pending is not None and pending[0] == key:
-                    pending[1].append(d.text)
-                else:
-                    self._send_delta()
-                    self._pending_delta = (key, [d.text])
-                self._schedule_delta()
-                continue
-            else:
-                self._push({"kind": rec.kind, "item": item_view(rec.item, self._session)})
+            if isinstance(rec, Change):
+                batch.add(rec)
         if event.type == "error":
-            self._send_delta()
-            self._push({"kind": "error", "error": self._error_view(event)})
-        self._schedule_flush()
+            batch.error(self._error_view(event))
+        if batch and not self._flush_scheduled:
+            self._schedule_flush()
 
     def _error_view(self, event: ServerEvent) -> dict[str, Any]:
         err = RealtimeServerError.from_event(event.data)
@@ -188,6 +156,8 @@ class ConversationWidget(anywidget.AnyWidget):
         return None
 
     def _on_log(self, entry: LogEntry) -> None:
+        if not self._log_watchers:
+            return  # no panel open: the browser gets the tail when one opens
         with self._flush_lock:
             self._pending_log.append(entry)
         self._schedule_flush()
@@ -200,35 +170,70 @@ class ConversationWidget(anywidget.AnyWidget):
             if self._flush_scheduled:
                 return
             self._flush_scheduled = True
-        timer = threading.Timer(self._flush_interval, self._flush)
-        timer.daemon = True
-        timer.start()
+        _start_timer(self._batch_interval, self._flush)
 
     def _flush(self) -> None:
+        """Send everything pending as one ``batch`` message (js/PROTOCOL.md)."""
         with self._flush_lock:
             entries, self._pending_log = self._pending_log, []
             self._flush_scheduled = False
-        with self._session.lock, self.hold_sync():  # one state message, not three
-            self._send_delta()  # change_seq must count it
+        with self._session.lock:
+            batch = self._drain()
+            if entries:
+                batch.append({"kind": "log", "entries": collapse_deltas(entries[-LOG_TAIL:])})
+            events = len(self._session.log)
+            if len(batch) == 1:
+                self._push({**batch[0], "events": events})  # a batch of one: the message
+            elif batch:
+                self._push({"kind": "batch", "events": events, "messages": batch})
             self.item_count = len(self._session.model)
-            self.event_count = len(self._session.log)
-            self.change_seq = self._seq
-        if entries:
-            self._push({"kind": "log", "entries": collapse_deltas(entries[-LOG_TAIL:])})
+            self.event_count = events
+        self._schedule_heartbeat()
 
-    def build_snapshot(self) -> dict[str, Any]:
+    def _drain(self) -> list[dict[str, Any]]:
+        """The pending changes as messages, numbered (caller holds the session lock)."""
+        session = self._session
+
+        def view_of(item_id: str) -> dict[str, Any] | None:
+            item = session.model.get(item_id)
+            return None if item is None else item_view(item, session)
+
+        messages, self._seq = self._batch.drain(view_of, self._seq)
+        return messages
+
+    def _schedule_heartbeat(self) -> None:
+        """Bring ``change_seq`` up to date a little later (one trait message, whatever number
+        of batches went out meanwhile)."""
+        with self._flush_lock:
+            if self._heartbeat_scheduled or self.change_seq == self._seq:
+                return
+            self._heartbeat_scheduled = True
+
+        def beat() -> None:
+            with self._flush_lock:
+                self._heartbeat_scheduled = False
+            with self._session.lock:
+                self.change_seq = self._seq
+
+        _start_timer(self._heartbeat, beat)
+
+    def build_snapshot(self, log_tail: int = LOG_TAIL) -> dict[str, Any]:
         """The whole state as one ``snapshot`` message (js/PROTOCOL.md)."""
         with self._session.lock:
-            self._send_delta()  # the snapshot's seq must cover the text it holds
+            pending = self._drain()  # sent first: the snapshot's seq must cover them
+            if pending and self.comm is not None:
+                self._push({"kind": "batch", "events": len(self._session.log),
+                            "messages": pending})
             items = [item_view(item, self._session) for item in self._session.model]
-            log = collapse_deltas(self._session.log.entries()[-LOG_TAIL:])
+            log = collapse_deltas(self._session.log.entries()[-log_tail:]) if log_tail else []
+            events = len(self._session.log)
         errors = [
             {"message": e.message, "code": e.code, "type": e.type, "param": e.param,
              "event_id": e.event_id, "item_id": None, "request_id": None, "ts": 0.0}
             for e in self._session.errors[-50:]
         ]
         return {"kind": "snapshot", "items": items, "errors": errors, "log": log,
-                "seq": self._seq}
+                "seq": self._seq, "events": events}
 
     # ------------------------------------------------------------------ browser -> kernel
     def _on_front_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
@@ -241,6 +246,9 @@ class ConversationWidget(anywidget.AnyWidget):
                 snap["request_id"] = content.get("request_id")
                 self._push(snap)
             return
+        if kind == "log_watch":
+            self._log_watch(str(content.get("view") or ""), bool(content.get("open")))
+            return
         request_id = str(content.get("request_id") or f"k{next(self._ids)}")
         try:
             self._handle_action(kind, content, request_id)
@@ -251,6 +259,17 @@ class ConversationWidget(anywidget.AnyWidget):
         else:
             self._push({"kind": "result", "request_id": request_id, "ok": True,
                         "error": None, "field": None})
+
+    def _log_watch(self, view: str, open_: bool) -> None:
+        """A view opened or closed its event-log panel. Log entries go to the browser only
+        while some panel is open; the one that opens gets the recent tail first."""
+        with self._session.lock:
+            if not open_:
+                self._log_watchers.discard(view)
+                return
+            self._log_watchers.add(view)
+            tail = collapse_deltas(self._session.log.entries()[-LOG_TAIL:])
+            self._push({"kind": "log", "entries": tail, "reset": True, "request_id": view})
 
     def _handle_action(self, kind: Any, content: dict[str, Any], request_id: str) -> None:
         if kind == "edit":
@@ -361,6 +380,12 @@ def collapse_deltas(entries: list[LogEntry]) -> list[dict[str, Any]]:
         else:
             out.append(slim)
     return out
+
+
+def _start_timer(seconds: float, fn: Callable[[], None]) -> None:
+    timer = threading.Timer(seconds, fn)
+    timer.daemon = True
+    timer.start()
 
 
 def _json(content: dict[str, Any]) -> str:

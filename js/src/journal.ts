@@ -9,7 +9,7 @@
 // asks the kernel for a fresh snapshot; the reply (request_id "journal") resets the journal and
 // every view applies it.
 
-import { parseKernelMsg } from "./protocol";
+import { parseKernelMsg, parseKernelMsgs } from "./protocol";
 import type { KernelMsg, SnapshotMsg } from "./types";
 import type { ModelLike } from "./view";
 
@@ -29,7 +29,11 @@ export class Journal {
   record(msg: KernelMsg): void {
     switch (msg.kind) {
       case "result":
+      case "counts":
         return;
+      case "log":
+        if (msg.reset) return; // one view's reply to its log_watch
+        break;
       case "snapshot":
         this.snapshot = msg;
         this.messages = [];
@@ -93,8 +97,7 @@ export function attachJournal(model: ModelLike): () => void {
   const seed = parseKernelMsg(model.get("snapshot"));
   if (seed && seed.kind === "snapshot") journal.record(seed);
   const onMsg = (raw: unknown): void => {
-    const msg = parseKernelMsg(raw);
-    if (msg) journal.record(msg);
+    for (const msg of parseKernelMsgs(raw)) journal.record(msg);
   };
   const onSeq = (): void => {
     const seq = model.get("change_seq");

@@ -64,13 +64,24 @@ export class LogModel {
   rows: LogRow[] = [];
   /** Events seen (sum of counts, including dropped rows). */
   events = 0;
+  /** The kernel's own event count, when it sent one (entries stream only while a panel is
+   * open, so `events` alone can fall behind). */
+  total: number | null = null;
+  /** The newest entry's seq: entries at or below it are already here. */
+  lastSeq = -1;
   private nextKey = 0;
 
   constructor(readonly maxRows = 5000) {}
 
+  /** Events to show in counts: the kernel's figure when known. */
+  get count(): number {
+    return this.total ?? this.events;
+  }
+
   reset(entries: readonly LogEntry[]): void {
     this.rows = [];
     this.events = 0;
+    this.lastSeq = -1;
     this.add(entries);
   }
 
@@ -79,6 +90,10 @@ export class LogModel {
     const fresh = new Set<number>();
     const updated = new Set<LogRow>();
     for (const e of entries) {
+      if (e.seq >= 0) {
+        if (e.seq <= this.lastSeq) continue; // a repeat (a tail sent again on a panel opening)
+        this.lastSeq = e.seq;
+      }
       const n = e.count ?? 1;
       this.events += n;
       const last = this.rows[this.rows.length - 1];
@@ -141,6 +156,15 @@ export class LogPanel {
     this.pending = { appended: [], updated: [] };
   }
 
+  /** Replace the rows with `entries` (the kernel's tail when this panel opened), keeping the
+   * kernel's event count. */
+  replace(entries: readonly LogEntry[]): void {
+    const total = this.model.total;
+    this.reset(entries);
+    this.model.total = total;
+    this.paint();
+  }
+
   add(entries: readonly LogEntry[]): void {
     if (!entries.length) return;
     const c = this.model.add(entries);
@@ -164,7 +188,7 @@ export class LogPanel {
 
   /** Bring the DOM up to date (cheap when closed). */
   paint(): void {
-    this.summary.textContent = `${this.model.events} events`;
+    this.summary.textContent = `${this.model.count} events`;
     if (!this.open) {
       this.full = true; // rebuild on open
       this.pending = { appended: [], updated: [] };

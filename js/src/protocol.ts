@@ -51,9 +51,28 @@ export function parseItem(v: unknown): ItemView | null {
     status: strOrNull(v.status),
     content,
     previous_item_id: typeof prev === "string" ? prev : null,
+    text: typeof v.text === "string" ? v.text : itemText(v, content),
     flagged: v.flagged === true,
     done: v.done === true,
   };
+}
+
+/** What a person reads of an item, joined (the kernel's `item_text`): part texts or
+ * transcripts, mcp tool names, arguments, output, reason. The kernel does not send it. */
+export function itemText(v: Obj, content: readonly ContentPart[]): string {
+  const pieces: string[] = [];
+  for (const p of content) {
+    const t = typeof p.text === "string" && p.text ? p.text : p.transcript;
+    if (typeof t === "string" && t) pieces.push(t);
+  }
+  if (v.type === "mcp_list_tools" && Array.isArray(v.tools)) {
+    pieces.push(v.tools.filter(isObj).map((t) => String(t.name)).join(", "));
+  }
+  for (const key of ["arguments", "output", "reason"] as const) {
+    const x = v[key];
+    if (typeof x === "string" && x) pieces.push(x);
+  }
+  return pieces.join("\n");
 }
 
 export function parseError(v: unknown): ErrorView | null {
@@ -100,6 +119,28 @@ function list<T>(v: unknown, parse: (x: unknown) => T | null): T[] {
 
 const DELTA_FIELDS: readonly DeltaField[] = ["text", "transcript", "arguments"];
 
+/**
+ * Parse one `msg:custom` payload into the messages it carries, in order: a `batch`
+ * (`{"kind": "batch", "events": int, "messages": [...]}`) gives its messages then a `counts`;
+ * any other message gives itself (and a `counts` when it carries `events`: the kernel sends a
+ * batch of one as the message itself). Unknown kinds and malformed messages are left out.
+ */
+export function parseKernelMsgs(raw: unknown): KernelMsg[] {
+  if (!isObj(raw)) return [];
+  let out: KernelMsg[];
+  if (raw.kind === "batch") {
+    out = list(raw.messages, (m) => (isObj(m) && m.kind === "batch" ? null : parseKernelMsg(m)));
+  } else {
+    const one = parseKernelMsg(raw);
+    if (!one) return [];
+    out = [one];
+    if (one.kind === "snapshot") return out;
+  }
+  const events = intOrNull(raw.events);
+  if (events !== null) out.push({ kind: "counts", events });
+  return out;
+}
+
 /** Parse one `msg:custom` payload. Unknown kinds and malformed messages give null. */
 export function parseKernelMsg(raw: unknown): KernelMsg | null {
   if (!isObj(raw)) return null;
@@ -113,6 +154,7 @@ export function parseKernelMsg(raw: unknown): KernelMsg | null {
         log: list(raw.log, parseLogEntry),
         request_id: strOrNull(raw.request_id),
         seq,
+        events: intOrNull(raw.events),
       };
     case "inserted":
     case "updated": {
@@ -142,7 +184,12 @@ export function parseKernelMsg(raw: unknown): KernelMsg | null {
       return error ? { kind: "error", error } : null;
     }
     case "log":
-      return { kind: "log", entries: list(raw.entries, parseLogEntry) };
+      return {
+        kind: "log",
+        entries: list(raw.entries, parseLogEntry),
+        reset: raw.reset === true,
+        request_id: strOrNull(raw.request_id),
+      };
     case "result": {
       const request_id = strOrNull(raw.request_id);
       if (!request_id) return null;

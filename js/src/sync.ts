@@ -17,7 +17,7 @@ import { JOURNAL_REQUEST_ID } from "./journal";
 import { isFinal } from "./store";
 import type { DeltaField, ErrorView, ItemView, KernelMsg, LogEntry, SnapshotMsg } from "./types";
 
-type Buffered = Exclude<KernelMsg, SnapshotMsg | { kind: "result" }>;
+type Buffered = Exclude<KernelMsg, SnapshotMsg | { kind: "result" } | { kind: "counts" }>;
 
 export class SnapshotGate {
   private ready = false;
@@ -39,6 +39,7 @@ export class SnapshotGate {
   receive(msg: KernelMsg): KernelMsg[] {
     switch (msg.kind) {
       case "result":
+      case "counts":
         return [msg];
       case "snapshot":
         return this.onSnapshot(msg);

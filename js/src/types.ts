@@ -77,6 +77,8 @@ export interface SnapshotMsg {
   request_id?: string | null;
   /** Optional (PROTOCOL.md addition): seq of the last change reflected in this snapshot. */
   seq?: number | null;
+  /** Events seen by the kernel so far (both directions). */
+  events?: number | null;
 }
 export interface InsertedMsg {
   kind: "inserted";
@@ -108,6 +110,14 @@ export interface ErrorMsg {
 export interface LogMsg {
   kind: "log";
   entries: LogEntry[];
+  /** The reply to one view's `log_watch`: that view replaces its log with these entries. */
+  reset?: boolean;
+  request_id?: string | null;
+}
+/** The kernel's event count, carried by each `batch`. */
+export interface CountsMsg {
+  kind: "counts";
+  events: number;
 }
 export interface ResultMsg {
   kind: "result";
@@ -118,7 +128,7 @@ export interface ResultMsg {
 }
 
 export type ChangeMsg = InsertedMsg | UpdatedMsg | DeltaMsg | RemovedMsg;
-export type KernelMsg = SnapshotMsg | ChangeMsg | ErrorMsg | LogMsg | ResultMsg;
+export type KernelMsg = SnapshotMsg | ChangeMsg | ErrorMsg | LogMsg | CountsMsg | ResultMsg;
 
 export type Role = "user" | "system" | "assistant";
 
@@ -129,7 +139,8 @@ export type FrontMsg =
   | { kind: "insert"; request_id: string; previous_item_id: string; role: Role; text: string }
   | { kind: "send"; request_id: string; text: string }
   | { kind: "respond"; request_id: string }
-  | { kind: "cancel"; request_id: string };
+  | { kind: "cancel"; request_id: string }
+  | { kind: "log_watch"; view: string; open: boolean };
 
 /** Synced traits of the widget model. */
 export interface WidgetTraits {

@@ -6,7 +6,7 @@ import { DeltaCoalescer, type FrameScheduler, type MergedDelta, animationFrameSc
 import { Actions, ROOT } from "./editor";
 import { button, h, setAttr } from "./dom";
 import { LogPanel } from "./log";
-import { newRequestId, parseKernelMsg } from "./protocol";
+import { newRequestId, parseKernelMsgs } from "./protocol";
 import { type RowError, createRow, errorElement, updateRow } from "./row";
 import { ConversationStore, type StoreChange } from "./store";
 import { SnapshotGate } from "./sync";
@@ -113,6 +113,8 @@ export class ConversationView {
     this.logToggle.addEventListener("click", () => {
       const open = this.log.toggle();
       setAttr(this.logToggle, "aria-pressed", open ? "true" : "false");
+      // the kernel streams log entries only while some panel is open (PROTOCOL.md)
+      this.send({ kind: "log_watch", view: this.gate.requestId ?? "", open });
     });
     const header = h("div", { className: "rnb-header" }, [
       this.statusEl,
@@ -177,6 +179,7 @@ export class ConversationView {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    if (this.log.open) this.send({ kind: "log_watch", view: this.gate.requestId ?? "", open: false });
     for (const [ev, cb] of this.handlers) this.model.off(ev, cb);
     this.handlers.length = 0;
     this.coalescer.clear();
@@ -191,9 +194,7 @@ export class ConversationView {
   /** Feed one raw `msg:custom` payload (what the model's handler receives). */
   receive(raw: unknown): void {
     if (this.destroyed) return;
-    const msg = parseKernelMsg(raw);
-    if (!msg) return;
-    for (const m of this.gate.receive(msg)) this.apply(m);
+    for (const msg of parseKernelMsgs(raw)) for (const m of this.gate.receive(msg)) this.apply(m);
   }
 
   /** Paint now (cancels a scheduled paint). */
@@ -214,6 +215,7 @@ export class ConversationView {
         this.store.reset(m.items);
         this.errors = m.errors.slice(-MAX_ERRORS).map((error) => ({ key: `k${this.errorSeq++}`, error }));
         this.log.reset(m.log);
+        this.log.model.total = m.events ?? null;
         this.actions.reset((id) => this.store.has(id));
         for (const id of [...this.expanded]) if (!this.store.has(id)) this.expanded.delete(id);
         this.list.pruneHeights((id) => this.store.has(id));
@@ -242,7 +244,12 @@ export class ConversationView {
         break;
       }
       case "log":
-        this.log.add(m.entries);
+        if (!m.reset) this.log.add(m.entries);
+        else if (m.request_id === this.gate.requestId) this.log.replace(m.entries);
+        break;
+      case "counts":
+        this.log.model.total = m.events;
+        this.updateCounts();
         break;
       case "result":
         this.actions.handleResult(m);
@@ -333,7 +340,7 @@ export class ConversationView {
     const items = this.model.get("item_count");
     const events = this.model.get("event_count");
     this.itemCountEl.textContent = String(typeof items === "number" ? items : this.store.size);
-    this.eventCountEl.textContent = String(typeof events === "number" ? events : this.log.model.events);
+    this.eventCountEl.textContent = String(typeof events === "number" ? events : this.log.model.count);
   }
 
   // -- rows ---------------------------------------------------------------------------------

@@ -12,10 +12,24 @@ const e = (type: string, item_id?: string, direction: "in" | "out" = "in"): LogE
 });
 
 describe("LogModel collapsing", () => {
+  it("skips entries it already has (a tail sent again when a panel opens)", () => {
+    const m = new LogModel();
+    const a = e("response.created");
+    const b = e("response.output_text.delta", "a");
+    const c = e("response.done");
+    m.add([a, b]);
+    m.add([a, b, c]);
+    expect(m.rows.map((r) => r.type)).toEqual(["response.created", "response.output_text.delta", "response.done"]);
+    expect(m.events).toBe(3);
+    m.total = 120;
+    expect(m.count).toBe(120);
+  });
+
   it("adds the count of a run the kernel already collapsed", () => {
     const m = new LogModel();
+    const created = e("response.created");
     const run: LogEntry = { ...e("response.output_text.delta", "a"), count: 40, first_ts: 5 };
-    m.add([e("response.created"), run, { ...e("response.output_text.delta", "a"), count: 2 }]);
+    m.add([created, run, { ...e("response.output_text.delta", "a"), count: 2 }]);
     expect(m.rows.map((r) => [r.type, r.count, r.firstTs])).toEqual([
       ["response.created", 1, m.rows[0]!.firstTs],
       ["response.output_text.delta", 42, 5],

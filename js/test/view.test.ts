@@ -388,3 +388,50 @@ describe("multiple views of one model", () => {
     v2.destroy();
   });
 });
+
+describe("batches and the log panel's subscription", () => {
+  const entry = (seq: number, type: string) => ({ seq, ts: 1_700_000_000 + seq, direction: "in", type, payload: { type } });
+
+  it("applies a batch's messages in order and shows the kernel's event count", () => {
+    const t = mk({ item_count: undefined, event_count: undefined });
+    t.model.custom({ ...snapshot(), seq: 2, events: 7 });
+    t.frame();
+    expect(t.$(".rnb-count-events")?.textContent).toBe("7");
+    t.model.custom({
+      kind: "batch",
+      events: 12,
+      messages: [
+        { kind: "inserted", item: msg("c", "b", "third"), seq: 3 },
+        { kind: "delta", item_id: "c", field: "text", content_index: 0, text: "!", seq: 4 },
+        { kind: "removed", item_id: "a", seq: 5 },
+        { kind: "bogus" },
+      ],
+    });
+    t.frame();
+    expect(t.$$(".rnb-item").map((e) => e.dataset.itemId)).toEqual(["b", "c"]);
+    expect(t.row("c")?.querySelector(".rnb-text")?.textContent).toBe("third!");
+    expect(t.$(".rnb-count-items")?.textContent).toBe("2");
+    expect(t.$(".rnb-count-events")?.textContent).toBe("12");
+  });
+
+  it("asks for log entries only while its panel is open and takes only its own tail", () => {
+    const t = mk();
+    t.model.custom({ ...snapshot(), log: [entry(0, "session.created")] });
+    t.frame();
+    expect(t.model.sent.filter((m) => m.kind === "log_watch")).toEqual([]);
+    t.click(t.$("button[aria-label='Toggle event log']"));
+    const view = t.model.lastSent("log_watch");
+    expect(view).toMatchObject({ kind: "log_watch", open: true });
+    // another view's tail is not ours; ours replaces the rows, repeats are skipped
+    t.model.custom({ kind: "log", reset: true, request_id: "someone-else", entries: [entry(9, "x.other")] });
+    t.model.custom({ kind: "log", reset: true, request_id: view.view,
+                     entries: [entry(0, "session.created"), entry(1, "response.created")] });
+    t.model.custom({ kind: "batch", events: 3, messages: [
+      { kind: "log", entries: [entry(1, "response.created"), entry(2, "response.done")] }] });
+    t.frame();
+    expect(t.$$(".rnb-log-row").map((e) => e.dataset.type ?? e.textContent)).toHaveLength(3);
+    expect(t.$(".rnb-log")?.textContent).not.toContain("x.other");
+    t.click(t.$("button[aria-label='Toggle event log']"));
+    expect(t.model.lastSent("log_watch")).toMatchObject({ open: false, view: view.view });
+  });
+});

@@ -231,6 +231,38 @@ def test_updates_arrive_live_while_a_cell_blocks_and_a_second_view_agrees(
     assert first == second and len(first) == 2
 
 
+def test_an_open_log_panel_streams_events_while_a_cell_blocks(
+    page, lab_server, open_notebook, run_cell
+):
+    """Log entries reach the browser only while a panel is open (js/PROTOCOL.md): opening it
+    fetches the recent tail, then the entries stream live, even while a cell blocks."""
+    lab_server.write_notebook("logpanel.ipynb", [
+        "import time\nimport realtime_nb as rnb\nfrom realtime_nb.server import EmbeddedServer\n"
+        "srv = EmbeddedServer(chunk_delay=0.3).start()\nconv = rnb.connect(url=srv.url)\n"
+        "conv.create('talk to me slowly')\nconv",
+        "conv.respond(wait=False)\ntime.sleep(20)",
+    ])
+    open_notebook(page, lab_server.url, "logpanel.ipynb")
+    run_cell(page, 0)
+    log_types = ".rnb-root .rnb-log .rnb-log-row .rnb-log-type"
+    page.get_by_role("button", name="Toggle event log").click()
+    page.wait_for_function(  # the tail, answered while the kernel is idle
+        f"[...document.querySelectorAll('{log_types}')].some("
+        "e => e.textContent.includes('conversation.item.done'))")
+    assert not any("response." in t for t in page.locator(log_types).all_inner_texts())
+    page.locator(".jp-Notebook .jp-Cell").nth(1).locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Control+Enter")
+    page.wait_for_function(
+        f"[...document.querySelectorAll('{log_types}')].some("
+        "e => e.textContent.includes('response.output_text.delta'))", timeout=15_000)
+    busy = page.locator('.jp-Notebook-ExecutionIndicator[data-status="busy"]')
+    expect(busy).to_have_count(1)  # streamed into the open panel while the cell blocked
+    types = page.locator(log_types).all_inner_texts()
+    assert any("response.created" in t for t in types)
+    events = int(page.locator(".rnb-root .rnb-count-events").first.inner_text())
+    assert events >= len(types)
+
+
 def test_the_same_notebook_renders_in_notebook_7(page, lab_server, open_notebook, run_all):
     lab_server.write_notebook("nb7.ipynb", [SETUP, 'conv.create("hello from notebook 7")'])
     open_notebook(page, lab_server.url, "nb7.ipynb", app="notebook")
