@@ -40,9 +40,12 @@ class LogEntry(TypedDict):
 def strip_audio(payload: dict[str, Any]) -> dict[str, Any]:
     """A copy of an event whose audio strings are replaced by their length (an int)."""
     out = dict(payload)
-    key = _AUDIO_FIELDS.get(str(payload.get("type")))
+    etype = out.get("type")
+    key = _AUDIO_FIELDS.get(etype if etype.__class__ is str else str(etype))
     if key and isinstance(out.get(key), str):
         out[key] = len(out[key])
+    if "item" not in out and "response" not in out and "part" not in out:
+        return out  # the common case (deltas): nothing else can hold audio
     for holder in ("item",):
         item = out.get(holder)
         if isinstance(item, dict) and isinstance(item.get("content"), list):
@@ -74,20 +77,29 @@ def _strip_item(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _ids(payload: dict[str, Any]) -> tuple[str | None, str | None, str | None, str | None]:
-    def s(v: Any) -> str | None:
-        return v if isinstance(v, str) else None
+    """``event_id``, ``item_id``, ``response_id`` and error code of an event (strings or None).
 
-    item = payload.get("item")
-    item_id = s(payload.get("item_id")) or (s(item.get("id")) if isinstance(item, dict) else None)
-    resp = payload.get("response")
-    response_id = s(payload.get("response_id")) or (
-        s(resp.get("id")) if isinstance(resp, dict) else None
-    )
-    err = payload.get("error")
-    code = None
-    if isinstance(err, dict):
-        code = s(err.get("code"))
-    return s(payload.get("event_id")), item_id, response_id, code
+    ``item_id`` falls back to ``item.id`` and ``response_id`` to ``response.id`` when the
+    top-level field is missing, not a string or empty."""
+    get = payload.get
+    event_id = get("event_id")
+    if not isinstance(event_id, str):
+        event_id = None
+    item_id = get("item_id")
+    if not (isinstance(item_id, str) and item_id):
+        item = get("item")
+        item_id = _str_or_none(item.get("id")) if isinstance(item, dict) else None
+    response_id = get("response_id")
+    if not (isinstance(response_id, str) and response_id):
+        resp = get("response")
+        response_id = _str_or_none(resp.get("id")) if isinstance(resp, dict) else None
+    err = get("error")
+    code = _str_or_none(err.get("code")) if isinstance(err, dict) else None
+    return event_id, item_id, response_id, code
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 class EventLog:
@@ -119,17 +131,18 @@ class EventLog:
     ) -> LogEntry:
         clean = strip_audio(payload)
         event_id, item_id, response_id, code = _ids(clean)
-        entry = LogEntry(
-            seq=len(self._entries),
-            ts=time.time() if ts is None else ts,
-            direction=direction,
-            type=type or str(clean.get("type")),
-            event_id=event_id,
-            item_id=item_id,
-            response_id=response_id,
-            error_code=code,
-            payload=clean,
-            note=note,
-        )
-        self._entries.append(entry)
+        entries = self._entries
+        entry: LogEntry = {
+            "seq": len(entries),
+            "ts": time.time() if ts is None else ts,
+            "direction": direction,
+            "type": type or str(clean.get("type")),
+            "event_id": event_id,
+            "item_id": item_id,
+            "response_id": response_id,
+            "error_code": code,
+            "payload": clean,
+            "note": note,
+        }
+        entries.append(entry)
         return entry

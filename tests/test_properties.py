@@ -176,3 +176,90 @@ def test_mutations_of_a_real_event_sequence(data):
         check_invariants(model)
     if "u" in model and model.is_done("u"):
         assert model.get("u").status == "completed"
+
+
+# --------------------------------------------------------------------------------------------
+# The event log's audio stripping and id extraction, against the plain reading of their rules
+
+
+def _reference_strip_audio(payload):
+    audio_fields = {"response.output_audio.delta": "delta", "response.audio.delta": "delta",
+                    "input_audio_buffer.append": "audio"}
+
+    def strip_item(item):
+        content = item.get("content")
+        if not isinstance(content, list):
+            return item
+        if not any(isinstance(p, dict) and isinstance(p.get("audio"), str) for p in content):
+            return item
+        return {**item, "content": [
+            {**p, "audio": len(p["audio"])}
+            if isinstance(p, dict) and isinstance(p.get("audio"), str) else p for p in content]}
+
+    out = dict(payload)
+    key = audio_fields.get(str(payload.get("type")))
+    if key and isinstance(out.get(key), str):
+        out[key] = len(out[key])
+    item = out.get("item")
+    if isinstance(item, dict) and isinstance(item.get("content"), list):
+        out["item"] = strip_item(item)
+    resp = out.get("response")
+    if isinstance(resp, dict) and isinstance(resp.get("output"), list):
+        out["response"] = {**resp, "output": [strip_item(i) if isinstance(i, dict) else i
+                                              for i in resp["output"]]}
+    part = out.get("part")
+    if isinstance(part, dict) and isinstance(part.get("audio"), str):
+        out["part"] = {**part, "audio": len(part["audio"])}
+    return out
+
+
+def _reference_ids(payload):
+    def s(v):
+        return v if isinstance(v, str) else None
+
+    item, resp, err = payload.get("item"), payload.get("response"), payload.get("error")
+    item_id = s(payload.get("item_id")) or (s(item.get("id")) if isinstance(item, dict) else None)
+    response_id = s(payload.get("response_id")) or (
+        s(resp.get("id")) if isinstance(resp, dict) else None)
+    code = s(err.get("code")) if isinstance(err, dict) else None
+    return s(payload.get("event_id")), item_id, response_id, code
+
+
+AUDIO_TYPES = ["response.output_audio.delta", "response.audio.delta", "input_audio_buffer.append"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_log_entries_strip_audio_and_read_ids_by_the_rules(seed):
+    from realtime_nb.eventlog import EventLog
+
+    rng = random.Random(seed)
+    log = EventLog()
+    for n in range(50):
+        event = random_event(rng)
+        if rng.random() < 0.3:
+            event["type"] = rng.choice([*AUDIO_TYPES, 5, None])
+        for key in ("delta", "audio"):
+            if rng.random() < 0.3:
+                event[key] = rng.choice(["QUJD", "", 7, None])
+        if rng.random() < 0.2:
+            event["part"] = rng.choice([{"type": "audio", "audio": "QUJD"}, {"audio": 1}, "p"])
+        if rng.random() < 0.2:
+            event["item"] = {"id": rng.choice(IDS), "content": [
+                {"type": "input_audio", "audio": "QUJD"}, "x", {"audio": None}]}
+        if rng.random() < 0.2:
+            event["error"] = rng.choice([{"code": "c"}, {"code": 5}, "e"])
+        if rng.random() < 0.1:
+            del event["type"]
+        before = json.dumps(event, sort_keys=True, default=repr)
+        entry = log.append("in", event, 1.0)
+        assert json.dumps(event, sort_keys=True, default=repr) == before  # the event untouched
+        want = _reference_strip_audio(event)
+        assert entry["payload"] == want and entry["payload"] is not event
+        assert list(entry["payload"]) == list(want)
+        event_id, item_id, response_id, code = _reference_ids(want)
+        assert entry == {"seq": n, "ts": 1.0, "direction": "in", "type": str(want.get("type")),
+                         "event_id": event_id, "item_id": item_id, "response_id": response_id,
+                         "error_code": code, "payload": want, "note": None}
+        assert list(entry) == ["seq", "ts", "direction", "type", "event_id", "item_id",
+                               "response_id", "error_code", "payload", "note"]
