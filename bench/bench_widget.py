@@ -12,6 +12,8 @@ updates (``item_count``, ``event_count``, ``change_seq``), each serialised like 
 Measured at each size with a fresh widget on the same session:
 
 * new item: a user message arrives (``conversation.item.added`` then ``.done``);
+* new item, log panel open (info): the same while a view has its event-log panel open, so
+  the two log entries go out too (with no panel open the browser gets no log entries);
 * one delta: one ``response.output_text.delta`` in the middle of a streamed answer, alone
   (the worst case: it pays for its own log and trait messages);
 * delta in a burst (info): the mean per delta over a burst of 40 deltas;
@@ -20,6 +22,10 @@ Measured at each size with a fresh widget on the same session:
 "bytes" is the comm message content (``{"data": ..., "comm_id": ...}``, what the widget chose
 to send; ``widget.bytes_sent`` counts nearly the same); "wire" adds the Jupyter envelope
 (header, parent header, metadata, signature) that each message pays on the iopub socket.
+After each step the benchmark also waits for the ``change_seq`` heartbeat (one trait
+message at most once per second, whatever number of changes it covers; it tells a view that
+was still loading which messages it missed); its bytes are reported on their own line and are
+in the "wire" figures, not in the per-change "bytes".
 Target: new item and one delta <= 2x the item's JSON size, flat as the conversation grows.
 """
 
@@ -45,6 +51,7 @@ QUICK_SIZES = (100, 1_000)
 TARGET_RATIO = 2.0
 FLAT_TARGET = 1.1  # ratio at the largest size / ratio at the smallest
 BURST = 40
+HEARTBEAT_KIND = "comm_msg:update"
 
 
 class Feeder:
@@ -82,10 +89,11 @@ class Feeder:
 
 
 def _settle(widget: Any) -> None:
-    """Wait until the widget's batched flush (log, counts) has gone out."""
+    """Wait until the widget's batch and its ``change_seq`` heartbeat have gone out."""
     deadline = time.monotonic() + 5
     time.sleep(widget._batch_interval * 1.5)
-    while widget._flush_scheduled and time.monotonic() < deadline:
+    while ((widget._flush_scheduled or widget._heartbeat_scheduled)
+           and time.monotonic() < deadline):
         time.sleep(0.01)
     time.sleep(0.02)
 
@@ -100,7 +108,11 @@ def _cost(widget: Any, step: Any) -> dict[str, Any]:
     _settle(widget)
     m1, c1, w1, k1 = widget.comm.totals()
     kinds = {k: v - k0.get(k, 0) for k, v in k1.items() if v != k0.get(k, 0)}
-    return {"messages": m1 - m0, "bytes": c1 - c0, "wire": w1 - w0,
+    # trait updates: only the change_seq heartbeat (at most one per `heartbeat` seconds,
+    # however many changes it covers), reported apart from the change messages
+    beat = kinds.get(HEARTBEAT_KIND, 0)
+    return {"messages": m1 - m0 - (1 if beat else 0), "bytes": c1 - c0 - beat,
+            "wire": w1 - w0, "heartbeat": beat,
             "bytes_sent": widget.bytes_sent - b0, "by_kind": kinds}
 
 
@@ -138,6 +150,10 @@ def measure_at(feeder: Feeder, n_items: int) -> dict[str, Any]:
         out["delta"]["item_json"] = len(json.dumps(final))
         out["delta"]["event_json"] = len(json.dumps(deltas[5]))
         out["burst"]["item_json"] = out["delta"]["item_json"]
+        # the same new item while a view has its event-log panel open (entries stream then)
+        widget._on_front_message(widget, {"kind": "log_watch", "view": "bench", "open": True}, [])
+        out["new_item_log"] = _cost(widget, lambda: holder.update(item=feeder.user()))
+        out["new_item_log"]["item_json"] = len(json.dumps(holder["item"]))
         return out
     finally:
         detach_widget(widget, session)
@@ -172,13 +188,21 @@ def rows(r: dict[str, Any]) -> list[Row]:
                            fmt_bytes(x["bytes"]), f"item {fmt_bytes(x['item_json'])}",
                            f"{ratio:.2f}", f"<= {TARGET_RATIO}x", ratio <= TARGET_RATIO))
             wire = x["wire"] / x["item_json"]
-            out.append(Row("  same, on the wire (with Jupyter envelope)", fmt_bytes(x["wire"]),
-                           f"item {fmt_bytes(x['item_json'])}", f"{wire:.2f}"))
+            out.append(Row("  same + heartbeat, on the wire (Jupyter envelope)",
+                           fmt_bytes(x["wire"]), f"item {fmt_bytes(x['item_json'])}",
+                           f"{wire:.2f}"))
+        x = m["new_item_log"]
+        out.append(Row(f"  new item, log panel open ({x['messages']} msgs)", fmt_bytes(x["bytes"]),
+                       f"item {fmt_bytes(x['item_json'])}", f"{x['bytes'] / x['item_json']:.2f}"))
         b = m["burst"]
         out.append(Row(f"widget delta in a burst of {b['n']} at {n:,} items",
                        fmt_bytes(b["bytes"] / b["n"]), f"item {fmt_bytes(b['item_json'])}",
                        f"{b['bytes'] / b['n'] / b['item_json']:.2f}"))
     last = r["at"][r["sizes"][-1]]
+    beat = last["new_item"]["heartbeat"]
+    out.append(Row("widget change_seq heartbeat (<= 1 per second)", fmt_bytes(beat),
+                   f"item {fmt_bytes(last['new_item']['item_json'])}",
+                   f"{beat / last['new_item']['item_json']:.2f}"))
     out.append(Row(f"widget snapshot at {r['sizes'][-1]:,} items (opening state)",
                    fmt_bytes(last["snapshot_bytes"]),
                    f"{last['snapshot_bytes'] / last['items']:,.0f} B/item"))
@@ -191,7 +215,7 @@ def rows(r: dict[str, Any]) -> list[Row]:
 
 def _kinds(r: dict[str, Any]) -> Iterator[str]:
     for n in r["sizes"]:
-        for key in ("new_item", "delta", "burst"):
+        for key in ("new_item", "delta", "burst", "new_item_log"):
             yield f"{n:>6} {key:8} {r['at'][n][key]['by_kind']}"
 
 

@@ -76,7 +76,7 @@ class ConversationWidget(anywidget.AnyWidget):
     journal_key = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, session: Session, *, batch_interval: float = 0.02,
-                 heartbeat: float = 0.5, **kwargs: Any) -> None:
+                 heartbeat: float = 1.0, **kwargs: Any) -> None:
         self._session = session
         self._batch_interval = batch_interval
         self._heartbeat = heartbeat
