@@ -105,6 +105,7 @@ export function attachJournal(model: ModelLike): () => void {
   };
   model.on("msg:custom", onMsg);
   model.on("change:change_seq", onSeq);
+  onSeq(); // a page opened later gets the current change_seq with the state: catch up at once
   const key = keyOf(model);
   if (key !== null) journals.set(key, journal);
   return () => {

@@ -29,4 +29,15 @@ describe("anywidget entry", () => {
     }
     cleanup();
   });
+
+  it("a journal seeded with an old snapshot asks to catch up when change_seq is ahead", () => {
+    const snapshot = { kind: "snapshot", items: [msg("a", null, "hi")], errors: [], log: [], seq: 3 };
+    const model = new FakeModel({ snapshot, change_seq: 9, journal_key: "k-catch-up" });
+    const stop = (widget.initialize as (ctx: { model: unknown }) => () => void)({ model });
+    expect(model.sent).toEqual([{ kind: "snapshot_request", request_id: "journal" }]);
+    stop();
+    const fresh = new FakeModel({ snapshot, change_seq: 3, journal_key: "k-current" });
+    (widget.initialize as (ctx: { model: unknown }) => () => void)({ model: fresh })();
+    expect(fresh.sent).toEqual([]);
+  });
 });
