@@ -151,13 +151,32 @@ def parse_server_event(frame: str | bytes) -> ServerEvent:
     Raises :class:`ProtocolError` only when the frame is unusable: not UTF-8 JSON, not an
     object, or without a string ``type``. Anything else (unknown types, extra or odd fields) is
     kept for the caller to treat leniently.
+
+    The frame is read exactly as ``json.loads`` reads it, only faster: orjson reads it first,
+    and json.loads reads every frame that orjson refuses (NaN and Infinity, lone surrogates, a
+    BOM or UTF-16, deep nesting) or may have read differently: orjson turns an integer outside
+    the 64-bit range into a float, so an object holding a float that large is read again, and
+    so is anything but an object (an error either way).
     """
-    try:
-        data = _loads(frame)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ProtocolError(f"frame is not JSON: {exc}", raw=_clip(frame)) from None
-    if not isinstance(data, dict):
-        raise ProtocolError(f"frame is JSON {type(data).__name__}, not an object", _clip(frame))
+    data = None
+    if _orjson_loads is not None and (frame.__class__ is str or frame.__class__ is bytes):
+        try:
+            data = _orjson_loads(frame)
+        except Exception:
+            pass
+        else:
+            if data.__class__ is not dict or not (
+                    _PLAIN.issuperset(map(type, data.values()))
+                    or not _has_big_float(data.values())):
+                data = None
+    if data is None:
+        try:
+            data = json.loads(frame)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ProtocolError(f"frame is not JSON: {exc}", raw=_clip(frame)) from None
+        if not isinstance(data, dict):
+            raise ProtocolError(f"frame is JSON {type(data).__name__}, not an object",
+                                _clip(frame))
     raw_type = data.get("type")
     if not isinstance(raw_type, str) or not raw_type:
         raise ProtocolError("event has no string 'type'", raw=_clip(frame))
@@ -168,46 +187,27 @@ _now = time.time  # what ServerEvent's received_at default calls
 #: orjson reads an integer outside the 64-bit range as a float; json.loads keeps it an int.
 #: Any float this large may be such an integer, so such a frame is parsed again by json.
 _BIG = 9.2e18
-
-
-def _loads(frame: str | bytes) -> Any:
-    """``json.loads(frame)``, exactly, but faster: orjson reads the frame, and json.loads reads
-    every frame that orjson refuses (NaN and Infinity, lone surrogates, a BOM or UTF-16, deep
-    nesting) or may have read differently (an integer outside the 64-bit range, which orjson
-    turns into a float; so does any object holding a float that large, and a top-level array
-    or number)."""
-    if _orjson_loads is not None and (frame.__class__ is str or frame.__class__ is bytes):
-        try:
-            data = _orjson_loads(frame)
-        except Exception:
-            pass
-        else:
-            cls = data.__class__
-            if cls is dict:
-                if not _has_big_float(data.values()):
-                    return data
-            elif cls is not list and cls is not float:
-                return data
-    return json.loads(frame)
+#: Types of decoded values that hold no float (a delta event has nothing else).
+_PLAIN = frozenset({str, int, bool, type(None)})
 
 
 def _has_big_float(values: Any) -> bool:
     """True when a float at or beyond +-9.2e18 is anywhere in these decoded values."""
-    todo: list[Any] = []
-    while True:
+    todo = [values]
+    while todo:
+        values = todo.pop()
+        if _PLAIN.issuperset(map(type, values)):
+            continue  # no float, no container (a delta event, most strings of parts)
         for v in values:
             cls = v.__class__
             if cls is float:
                 if not -_BIG < v < _BIG:
                     return True
             elif cls is dict:
-                if v:
-                    todo.append(v.values())
-            elif cls is list and v:
+                todo.append(v.values())
+            elif cls is list:
                 todo.append(v)
-        if not todo:
-            return False
-        values = todo.pop()
+    return False
 
 
 def _clip(frame: str | bytes, limit: int = 2000) -> str | bytes:
