@@ -76,28 +76,6 @@ def _strip_item(item: dict[str, Any]) -> dict[str, Any]:
     return {**item, "content": parts}
 
 
-def _ids(payload: dict[str, Any]) -> tuple[str | None, str | None, str | None, str | None]:
-    """``event_id``, ``item_id``, ``response_id`` and error code of an event (strings or None).
-
-    ``item_id`` falls back to ``item.id`` and ``response_id`` to ``response.id`` when the
-    top-level field is missing, not a string or empty."""
-    get = payload.get
-    event_id = get("event_id")
-    if not isinstance(event_id, str):
-        event_id = None
-    item_id = get("item_id")
-    if not (isinstance(item_id, str) and item_id):
-        item = get("item")
-        item_id = _str_or_none(item.get("id")) if isinstance(item, dict) else None
-    response_id = get("response_id")
-    if not (isinstance(response_id, str) and response_id):
-        resp = get("response")
-        response_id = _str_or_none(resp.get("id")) if isinstance(resp, dict) else None
-    err = get("error")
-    code = _str_or_none(err.get("code")) if isinstance(err, dict) else None
-    return event_id, item_id, response_id, code
-
-
 def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -129,14 +107,37 @@ class EventLog:
         type: str | None = None,
         note: str | None = None,
     ) -> LogEntry:
-        clean = strip_audio(payload)
-        event_id, item_id, response_id, code = _ids(clean)
+        clean = dict(payload)
+        get = clean.get
+        etype = get("type")
+        if etype.__class__ is not str:
+            etype = str(etype)
+        if etype in _AUDIO_FIELDS or "item" in clean or "response" in clean or "part" in clean:
+            clean = strip_audio(payload)  # the full rules; for the rest (deltas) a copy is all
+            get = clean.get
+        # ids: strings or None; item_id and response_id fall back to item.id / response.id
+        # when missing, not a string or empty
+        event_id = get("event_id")
+        if event_id.__class__ is not str and not isinstance(event_id, str):
+            event_id = None
+        item_id = get("item_id")
+        if (item_id.__class__ is not str or not item_id) and not (
+                isinstance(item_id, str) and item_id):
+            item = get("item")
+            item_id = _str_or_none(item.get("id")) if isinstance(item, dict) else None
+        response_id = get("response_id")
+        if (response_id.__class__ is not str or not response_id) and not (
+                isinstance(response_id, str) and response_id):
+            resp = get("response")
+            response_id = _str_or_none(resp.get("id")) if isinstance(resp, dict) else None
+        err = get("error")
+        code = _str_or_none(err.get("code")) if isinstance(err, dict) else None
         entries = self._entries
         entry: LogEntry = {
             "seq": len(entries),
             "ts": time.time() if ts is None else ts,
             "direction": direction,
-            "type": type or str(clean.get("type")),
+            "type": type or etype,
             "event_id": event_id,
             "item_id": item_id,
             "response_id": response_id,
