@@ -346,6 +346,8 @@ class ItemFrame:
     # ---------------------------------------------------------------- records
     def on_records(self, records: list[Record], event: ServerEvent | None = None) -> None:
         """The record listener (session thread). Public so benchmarks can feed it directly."""
+        if len(records) < 2 and self._no_op(records):
+            return
         done: list[Item] = []
         with self._lock:
             for i, rec in enumerate(records):
@@ -365,6 +367,29 @@ class ItemFrame:
         for item in done:
             for sub in subscribers:
                 sub.push(item)
+
+    def _no_op(self, records: list[Record]) -> bool:
+        """True (after noting the response id) when these records, none or one, cannot
+        change a row and nothing is pending for the watchers: most of a stream, where each
+        delta updates a live item that has no row until it is done.
+
+        No lock: only the record listener (the session thread) writes what is read here,
+        and ``_response_of``, the one thing written, is used by that listener alone.
+        """
+        if self._changed or self._reset:
+            return False
+        if not records:
+            return True
+        rec = records[0]
+        if not isinstance(rec, Change) or rec.kind == "removed" or rec.done:
+            return False
+        iid = rec.item.id
+        if iid not in self._lprev or iid in self._slot:
+            return False
+        # what _apply does for it: note the response id, then nothing (no row, not done)
+        if rec.response_id is not None:
+            self._response_of[iid] = rec.response_id
+        return True
 
     def _apply(self, rec: Change, moved: bool = False) -> bool:
         """Apply one change; True when it is the item's first done. ``moved``: a removal that
