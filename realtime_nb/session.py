@@ -354,8 +354,9 @@ class Session:
             _safe(fn, status)
 
     def _emit_log(self, entry: LogEntry) -> None:
-        for fn in list(self._log_listeners):
-            _safe(fn, entry)
+        if self._log_listeners:
+            for fn in tuple(self._log_listeners):
+                _safe(fn, entry)
 
     # ------------------------------------------------------------------ receiving
     def _on_frame(self, frame: str | bytes) -> None:
@@ -372,28 +373,37 @@ class Session:
         self._on_event(event)
 
     def _on_event(self, event: ServerEvent) -> None:
+        etype = event.type
         with self.lock:
             entry = self.log.append("in", event.data, event.received_at)
             records = self.model.apply(event)
-            notes = [r.reason for r in records if isinstance(r, Skipped)]
-            if notes:
-                self.skipped += len(notes)
-                entry["note"] = "; ".join(notes)
-                logger.warning("skipped %s: %s", event.type, entry["note"])
-            self._emit_log(entry)
-            for fn in list(self._record_listeners):
-                _safe(fn, records, event)
-            self._resolve(event, records)
-        if event.type == "session.created":
+            for rec in records:
+                if isinstance(rec, Skipped):
+                    notes = [r.reason for r in records if isinstance(r, Skipped)]
+                    self.skipped += len(notes)
+                    entry["note"] = "; ".join(notes)
+                    logger.warning("skipped %s: %s", etype, entry["note"])
+                    break
+            if self._log_listeners:
+                self._emit_log(entry)
+            for fn in tuple(self._record_listeners):
+                try:
+                    fn(records, event)
+                except Exception:
+                    logger.exception("realtime_nb listener %r failed", fn)
+            if etype == "error" or self._waiters:
+                self._resolve(event, records)
+        if etype == "session.created":
             self._greeted = True
             if not self._ready.done():
                 self._set_status("open", None)
                 self._ready.set_result(None)
             elif self.status == "reconnecting":
                 self._set_status("open", "reconnected")
-        for key in dict.fromkeys((event.type, event.raw_type, "*")):
-            for fn in list(self._callbacks.get(key, ())):
-                _safe(fn, event)
+        if self._callbacks:
+            for key in dict.fromkeys((etype, event.raw_type, "*")):
+                for fn in list(self._callbacks.get(key, ())):
+                    _safe(fn, event)
 
     def _log_invalid(self, frame: str | bytes, reason: str, ts: float | None = None) -> None:
         text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")

@@ -131,7 +131,10 @@ class Waiters:
             if (isinstance(rec, Change) and rec.kind != "removed" and rec.done
                     and self.wants("item_done", rec.item.id)):
                 self.finish_kind("item_done", rec.item.id, rec.item.copy())
-        etype, item_id = event.type, event.item_id
+        etype = event.type
+        if etype not in _ANSWERING:
+            return  # deltas and the like answer no call
+        item_id = event.item_id
         if etype == "conversation.item.created" and beta and item_id:
             item = model.get(item_id)
             if item is not None:
@@ -153,6 +156,13 @@ class Waiters:
             rid = event.response_id
             for w in [w for w in self._by_key.get(("response", None), ()) if w.response_id == rid]:
                 self.finish(w, result=response_of(event, model))
+
+
+#: The event types that resolve() matches to calls beyond the records' first-done items.
+_ANSWERING = frozenset({
+    "conversation.item.created", "conversation.item.deleted", "conversation.item.retrieved",
+    "conversation.item.truncated", "response.created", "response.done",
+})
 
 
 def response_of(event: ServerEvent, model: Conversation) -> Response:
