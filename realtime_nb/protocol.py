@@ -155,8 +155,9 @@ def parse_server_event(frame: str | bytes) -> ServerEvent:
     The frame is read exactly as ``json.loads`` reads it, only faster: orjson reads it first,
     and json.loads reads every frame that orjson refuses (NaN and Infinity, lone surrogates, a
     BOM or UTF-16, deep nesting) or may have read differently: orjson turns an integer outside
-    the 64-bit range into a float, so an object holding a float that large is read again, and
-    so is anything but an object (an error either way).
+    the 64-bit range (19 digits or more) into a float, so a frame with a run of 19 digits is
+    read again unless its object holds only plain values (no float, no nesting), and so is
+    anything but an object (an error either way).
     """
     data = None
     if _orjson_loads is not None and (frame.__class__ is str or frame.__class__ is bytes):
@@ -167,7 +168,8 @@ def parse_server_event(frame: str | bytes) -> ServerEvent:
         else:
             if data.__class__ is not dict or not (
                     _PLAIN.issuperset(map(type, data.values()))
-                    or not _has_big_float(data.values())):
+                    or _DIGIT_RUN not in (
+                        frame.encode() if frame.__class__ is str else frame).translate(_DIGITS)):
                 data = None
     if data is None:
         try:
@@ -184,30 +186,11 @@ def parse_server_event(frame: str | bytes) -> ServerEvent:
 
 
 _now = time.time  # what ServerEvent's received_at default calls
-#: orjson reads an integer outside the 64-bit range as a float; json.loads keeps it an int.
-#: Any float this large may be such an integer, so such a frame is parsed again by json.
-_BIG = 9.2e18
 #: Types of decoded values that hold no float (a delta event has nothing else).
 _PLAIN = frozenset({str, int, bool, type(None)})
-
-
-def _has_big_float(values: Any) -> bool:
-    """True when a float at or beyond +-9.2e18 is anywhere in these decoded values."""
-    todo = [values]
-    while todo:
-        values = todo.pop()
-        if _PLAIN.issuperset(map(type, values)):
-            continue  # no float, no container (a delta event, most strings of parts)
-        for v in values:
-            cls = v.__class__
-            if cls is float:
-                if not -_BIG < v < _BIG:
-                    return True
-            elif cls is dict:
-                todo.append(v.values())
-            elif cls is list:
-                todo.append(v)
-    return False
+#: bytes.translate table: digits stay "0", everything else becomes a space.
+_DIGITS = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))
+_DIGIT_RUN = b"0" * 19  # the shortest integer that may be outside the 64-bit range
 
 
 def _clip(frame: str | bytes, limit: int = 2000) -> str | bytes:

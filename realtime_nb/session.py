@@ -373,7 +373,6 @@ class Session:
         self._on_event(event)
 
     def _on_event(self, event: ServerEvent) -> None:
-        etype = event.type
         with self.lock:
             entry = self.log.append("in", event.data, event.received_at)
             records = self.model.apply(event)
@@ -382,7 +381,7 @@ class Session:
                     notes = [r.reason for r in records if isinstance(r, Skipped)]
                     self.skipped += len(notes)
                     entry["note"] = "; ".join(notes)
-                    logger.warning("skipped %s: %s", etype, entry["note"])
+                    logger.warning("skipped %s: %s", event.type, entry["note"])
                     break
             if self._log_listeners:
                 self._emit_log(entry)
@@ -391,9 +390,9 @@ class Session:
                     fn(records, event)
                 except Exception:
                     logger.exception("realtime_nb listener %r failed", fn)
-            if etype == "error" or self._waiters:
+            if event.type == "error" or self._waiters:
                 self._resolve(event, records)
-        if etype == "session.created":
+        if event.type == "session.created":
             self._greeted = True
             if not self._ready.done():
                 self._set_status("open", None)
@@ -401,7 +400,7 @@ class Session:
             elif self.status == "reconnecting":
                 self._set_status("open", "reconnected")
         if self._callbacks:
-            for key in dict.fromkeys((etype, event.raw_type, "*")):
+            for key in dict.fromkeys((event.type, event.raw_type, "*")):
                 for fn in list(self._callbacks.get(key, ())):
                     _safe(fn, event)
 
