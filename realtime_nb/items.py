@@ -119,9 +119,10 @@ class Item:
         """Build an item from a server payload, leniently: nothing here raises."""
         get = data.get
         content_raw = get("content")
-        content = [dict(p) for p in content_raw if isinstance(p, Mapping)] if isinstance(
-            content_raw, list
-        ) else []
+        content = [
+            dict(p) for p in content_raw
+            if p.__class__ is dict or isinstance(p, Mapping)  # skip the ABC check for dicts
+        ] if isinstance(content_raw, list) else []
         meta = get("metadata")
         return cls(
             id=_as_str(get("id")) or "",

@@ -390,7 +390,7 @@ class Session:
                     fn(records, event)
                 except Exception:
                     logger.exception("realtime_nb listener %r failed", fn)
-            if event.type == "error" or self._waiters:
+            if event.type == "error" or self._waiters._all:  # (len() costs a Python call)
                 self._resolve(event, records)
         if event.type == "session.created":
             self._greeted = True
