@@ -36,6 +36,7 @@ import contextlib
 import math
 import threading
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from .columns import ColumnStore
@@ -284,7 +285,7 @@ class ItemFrame:
 
     # ---------------------------------------------------------------- rows
     def _row(self, slot: int) -> tuple[Any, ...]:
-        return tuple(col[slot] for col in self._cols)
+        return tuple(map(itemgetter(slot), self._cols))
 
     def _store(self, slot: int, row: tuple[Any, ...]) -> None:
         if slot < self._n_built and slot not in self._built_row:

@@ -82,6 +82,7 @@ _KNOWN = (
     "output",
     "metadata",
 )
+_KNOWN_SET = frozenset(_KNOWN)
 
 
 @dataclass(eq=True)
@@ -124,6 +125,7 @@ class Item:
             if p.__class__ is dict or isinstance(p, Mapping)  # skip the ABC check for dicts
         ] if isinstance(content_raw, list) else []
         meta = get("metadata")
+        known = _KNOWN_SET if data.__class__ is dict else _KNOWN  # dict keys are hashable
         return cls(
             id=_as_str(get("id")) or "",
             type=_as_str(get("type")) or "unknown",
@@ -137,7 +139,7 @@ class Item:
             output=_as_text(get("output")),
             metadata=dict(meta) if isinstance(meta, Mapping) else None,
             previous_item_id=previous_item_id,
-            extra={k: copy.deepcopy(v) for k, v in data.items() if k not in _KNOWN},
+            extra={k: copy.deepcopy(v) for k, v in data.items() if k not in known},
         )
 
     def to_wire(self) -> dict[str, Any]:
@@ -236,8 +238,8 @@ def item_text(item: Item) -> str:
 
 
 def _as_str(value: Any) -> str | None:
-    if value is None:
-        return None
+    if value is None or value.__class__ is str:
+        return value
     if isinstance(value, str):
         return value
     if isinstance(value, (int, float, bool)):
@@ -247,7 +249,7 @@ def _as_str(value: Any) -> str | None:
 
 def _as_text(value: Any) -> str | None:
     """Strings stay strings; JSON-able values (a server sending an object) become JSON text."""
-    if value is None or isinstance(value, str):
+    if value is None or value.__class__ is str or isinstance(value, str):
         return value
     try:
         return json.dumps(value, ensure_ascii=False)

@@ -805,3 +805,34 @@ def test_table_script_keeps_rows_in_key_order_as_text(tmp_path):
     assert got["numbers"] == ["0", "1", "2", ""]  # deleted rows are not counted
     assert got["text"] == "<b>r</b>"  # shown as text, never parsed as HTML
     assert got["classes"] == ["", "", "", "deleted"]
+
+
+def test_deltas_before_and_after_done_reach_the_row():
+    """A delta to a live item without a row changes no row (the listener's fast return); the
+    row appears at done with the streamed text and response id; a delta after done updates
+    the row's text; a watcher hears of the rows that changed, and of nothing else."""
+    session = Session.offline("deltas")
+    conv = RealtimeConversation(session)
+    heard: list[list[str]] = []
+    conv._frame.add_watcher(lambda ids, reset: heard.append(list(ids)))
+
+    def send(event: dict[str, Any]) -> None:
+        session._on_frame(json.dumps(event))
+
+    item = {"id": "a", "type": "message", "role": "assistant", "status": "in_progress",
+            "content": []}
+    send({"type": "response.output_item.added", "response_id": "r1", "item": item})
+    send({"type": "conversation.item.added", "previous_item_id": None, "item": item})
+    for word in ("hel", "lo"):
+        send({"type": "response.output_text.delta", "response_id": "r1", "item_id": "a",
+              "content_index": 0, "delta": word})
+    assert len(conv.df) == 0 and heard == []
+    send({"type": "conversation.item.done", "previous_item_id": None,
+          "item": {**item, "status": "completed", "content": [
+              {"type": "output_text", "text": "hello"}]}})
+    row = conv.df.loc["a"]
+    assert row.text == "hello" and row.response_id == "r1" and heard == [["a"]]
+    send({"type": "response.output_text.delta", "response_id": "r1", "item_id": "a",
+          "content_index": 0, "delta": "!"})
+    assert conv.df.loc["a"].text == "hello!" and heard == [["a"], ["a"]]
+    assert conv.item("a").status == "completed"  # a delta never reopens a done item
