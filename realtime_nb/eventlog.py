@@ -7,9 +7,12 @@ and nothing secret: headers never enter it, and base64 audio is replaced by its 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any, Literal, TypedDict
+
+from .protocol import read_object
 
 _AUDIO_FIELDS = {
     "response.output_audio.delta": "delta",
@@ -39,27 +42,38 @@ class LogEntry(TypedDict):
 
 def strip_audio(payload: dict[str, Any]) -> dict[str, Any]:
     """A copy of an event whose audio strings are replaced by their length (an int)."""
+    stripped = _stripped(payload)
+    return dict(payload) if stripped is None else stripped
+
+
+def _stripped(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """:func:`strip_audio`'s copy, or None when the event holds no audio string."""
     out = dict(payload)
+    changed = False
     etype = out.get("type")
     key = _AUDIO_FIELDS.get(etype if etype.__class__ is str else str(etype))
     if key and isinstance(out.get(key), str):
         out[key] = len(out[key])
+        changed = True
     if "item" not in out and "response" not in out and "part" not in out:
-        return out  # the common case (deltas): nothing else can hold audio
-    for holder in ("item",):
-        item = out.get(holder)
-        if isinstance(item, dict) and isinstance(item.get("content"), list):
-            out[holder] = _strip_item(item)
+        return out if changed else None  # the common case (deltas): nothing else holds audio
+    item = out.get("item")
+    if isinstance(item, dict) and isinstance(item.get("content"), list):
+        new = _strip_item(item)
+        if new is not item:
+            out["item"] = new
+            changed = True
     resp = out.get("response")
     if isinstance(resp, dict) and isinstance(resp.get("output"), list):
-        out["response"] = {
-            **resp,
-            "output": [_strip_item(i) if isinstance(i, dict) else i for i in resp["output"]],
-        }
+        output = [_strip_item(i) if isinstance(i, dict) else i for i in resp["output"]]
+        if any(new is not old for new, old in zip(output, resp["output"], strict=True)):
+            out["response"] = {**resp, "output": output}
+            changed = True
     part = out.get("part")
     if isinstance(part, dict) and isinstance(part.get("audio"), str):
         out["part"] = {**part, "audio": len(part["audio"])}
-    return out
+        changed = True
+    return out if changed else None
 
 
 def _strip_item(item: dict[str, Any]) -> dict[str, Any]:
@@ -80,23 +94,50 @@ def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+# One stored entry: (ts, direction, type, event_id, item_id, response_id, error_code,
+# payload as JSON text, note). Only strings, numbers and None: a tuple the garbage collector
+# stops tracking, and an incoming event's text is the frame itself (no copy at all).
+_Row = tuple[float, str, str, "str | None", "str | None", "str | None", "str | None",
+             "str | bytes", "str | None"]
+
+
 class EventLog:
-    """An append-only list of :class:`LogEntry`; ``seq`` counts from 0."""
+    """An append-only log; ``seq`` counts from 0. Reading gives :class:`LogEntry` dicts.
+
+    Why text: a long session logs hundreds of thousands of events, and as nested dicts each
+    costs ~1.8 KB and a place in every garbage collection. Kept as the frame's own JSON text
+    plus a tuple of the indexed fields it costs what the text costs, and the dict (payload
+    parsed again, the way the frame was first read) is built only when somebody reads it.
+    """
 
     def __init__(self) -> None:
-        self._entries: list[LogEntry] = []
+        self._rows: list[_Row] = []
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._rows)
 
     def __iter__(self) -> Iterator[LogEntry]:
-        return iter(self._entries)
+        rows = list(self._rows)
+        return (_entry(seq, row) for seq, row in enumerate(rows))
+
+    def __reversed__(self) -> Iterator[LogEntry]:
+        rows = list(self._rows)
+        return (_entry(seq, rows[seq]) for seq in range(len(rows) - 1, -1, -1))
 
     def __getitem__(self, index: int) -> LogEntry:
-        return self._entries[index]
+        rows = self._rows
+        seq = index + len(rows) if index < 0 else index
+        return _entry(seq, rows[index])
 
-    def entries(self) -> list[LogEntry]:
-        return list(self._entries)
+    def entries(self, start: int = 0) -> list[LogEntry]:
+        """Every entry from ``start`` (a seq; negative counts from the end) to the last."""
+        rows = self._rows
+        first = max(0, start + len(rows) if start < 0 else start)
+        return [_entry(seq, rows[seq]) for seq in range(first, len(rows))]
+
+    def set_note(self, seq: int, note: str | None) -> None:
+        row = self._rows[seq]
+        self._rows[seq] = (*row[:8], note)  # type: ignore[assignment]
 
     def append(
         self,
@@ -106,44 +147,47 @@ class EventLog:
         *,
         type: str | None = None,
         note: str | None = None,
-    ) -> LogEntry:
-        clean = dict(payload)
-        get = clean.get
+        raw: str | bytes | None = None,
+    ) -> int:
+        """Log one event; returns its seq. ``raw`` is the frame ``payload`` was read from (kept
+        as the entry's text unless audio had to be stripped); without it the payload is
+        written as JSON (values JSON cannot hold as their repr)."""
+        get = payload.get
         etype = get("type")
         if etype.__class__ is not str:
             etype = str(etype)
-        if etype in _AUDIO_FIELDS or "item" in clean or "response" in clean or "part" in clean:
-            clean = strip_audio(payload)  # the full rules; for the rest (deltas) a copy is all
-            get = clean.get
+        stripped = None
+        if etype in _AUDIO_FIELDS or "item" in payload or "response" in payload or (
+                "part" in payload):
+            stripped = _stripped(payload)
         # ids: strings or None; item_id and response_id fall back to item.id / response.id
-        # when missing, not a string or empty
+        # when missing, not a string or empty (audio stripping never touches them)
         event_id = get("event_id")
-        if event_id.__class__ is not str and not isinstance(event_id, str):
+        if not isinstance(event_id, str):
             event_id = None
         item_id = get("item_id")
-        if (item_id.__class__ is not str or not item_id) and not (
-                isinstance(item_id, str) and item_id):
+        if not (isinstance(item_id, str) and item_id):
             item = get("item")
             item_id = _str_or_none(item.get("id")) if isinstance(item, dict) else None
         response_id = get("response_id")
-        if (response_id.__class__ is not str or not response_id) and not (
-                isinstance(response_id, str) and response_id):
+        if not (isinstance(response_id, str) and response_id):
             resp = get("response")
             response_id = _str_or_none(resp.get("id")) if isinstance(resp, dict) else None
         err = get("error")
         code = _str_or_none(err.get("code")) if isinstance(err, dict) else None
-        entries = self._entries
-        entry: LogEntry = {
-            "seq": len(entries),
-            "ts": time.time() if ts is None else ts,
-            "direction": direction,
-            "type": type or etype,
-            "event_id": event_id,
-            "item_id": item_id,
-            "response_id": response_id,
-            "error_code": code,
-            "payload": clean,
-            "note": note,
-        }
-        entries.append(entry)
-        return entry
+        if stripped is None and raw is not None:
+            text: str | bytes = raw
+        else:
+            text = json.dumps(payload if stripped is None else stripped, ensure_ascii=False,
+                              default=repr)
+        rows = self._rows
+        rows.append((time.time() if ts is None else ts, direction, type or etype, event_id,
+                     item_id, response_id, code, text, note))
+        return len(rows) - 1
+
+
+def _entry(seq: int, row: _Row) -> LogEntry:
+    ts, direction, etype, event_id, item_id, response_id, code, text, note = row
+    return {"seq": seq, "ts": ts, "direction": direction, "type": etype,  # type: ignore[typeddict-item]
+            "event_id": event_id, "item_id": item_id, "response_id": response_id,
+            "error_code": code, "payload": read_object(text), "note": note}

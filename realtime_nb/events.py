@@ -63,7 +63,7 @@ class EventFrame:
         with self._lock:
             with self._session.lock:
                 log = self._session.log
-                new = [log[i] for i in range(self._store.n, len(log))]
+                new = log.entries(self._store.n)
             if self._cache is None or new:
                 if new:
                     self._store.append(_columns(new))

@@ -159,6 +159,16 @@ def parse_server_event(frame: str | bytes) -> ServerEvent:
     read again unless its object holds only plain values (no float, no nesting), and so is
     anything but an object (an error either way).
     """
+    data = read_object(frame)
+    raw_type = data.get("type")
+    if not isinstance(raw_type, str) or not raw_type:
+        raise ProtocolError("event has no string 'type'", raw=_clip(frame))
+    return ServerEvent(SERVER_EVENT_ALIASES.get(raw_type, raw_type), raw_type, data, _now())
+
+
+def read_object(frame: str | bytes) -> dict[str, Any]:
+    """One JSON object, read as ``json.loads`` reads it (see :func:`parse_server_event`);
+    :class:`ProtocolError` when the text is not JSON or not an object."""
     data = None
     if _orjson_loads is not None and (frame.__class__ is str or frame.__class__ is bytes):
         try:
@@ -179,10 +189,7 @@ def parse_server_event(frame: str | bytes) -> ServerEvent:
         if not isinstance(data, dict):
             raise ProtocolError(f"frame is JSON {type(data).__name__}, not an object",
                                 _clip(frame))
-    raw_type = data.get("type")
-    if not isinstance(raw_type, str) or not raw_type:
-        raise ProtocolError("event has no string 'type'", raw=_clip(frame))
-    return ServerEvent(SERVER_EVENT_ALIASES.get(raw_type, raw_type), raw_type, data, _now())
+    return data
 
 
 _now = time.time  # what ServerEvent's received_at default calls

@@ -38,7 +38,7 @@ from .waiters import Response, Waiters
 logger = logging.getLogger("realtime_nb")
 
 RecordListener = Callable[[list[Record], ServerEvent], None]
-LogListener = Callable[[LogEntry], None]
+LogListener = Callable[[int], None]  # called with the new entry's seq
 StatusListener = Callable[[str], None]
 Callback = Callable[[ServerEvent], Any]
 
@@ -292,9 +292,9 @@ class Session:
 
     def _log_local(self, what: str, reason: str | None) -> None:
         with self.lock:
-            entry = self.log.append("local", {"type": f"realtime_nb.{what}", "status": self.status,
-                                              "reason": reason})
-            self._emit_log(entry)
+            self._emit_log(self.log.append(
+                "local", {"type": f"realtime_nb.{what}", "status": self.status,
+                          "reason": reason}))
 
     def close(self, timeout: float = 5.0) -> None:
         """Close the connection and stop the thread. Idempotent."""
@@ -353,10 +353,10 @@ class Session:
         for fn in list(self._status_listeners):
             _safe(fn, status)
 
-    def _emit_log(self, entry: LogEntry) -> None:
+    def _emit_log(self, seq: int) -> None:
         if self._log_listeners:
             for fn in tuple(self._log_listeners):
-                _safe(fn, entry)
+                _safe(fn, seq)
 
     # ------------------------------------------------------------------ receiving
     def _on_frame(self, frame: str | bytes) -> None:
@@ -370,21 +370,23 @@ class Session:
         except ProtocolError as exc:
             self._log_invalid(frame, str(exc))
             return
-        self._on_event(event)
+        self._on_event(event, frame)
 
-    def _on_event(self, event: ServerEvent) -> None:
+    def _on_event(self, event: ServerEvent, raw: str | bytes | None = None) -> None:
+        """Apply one server event; ``raw`` is the frame it was read from (the log keeps it)."""
         with self.lock:
-            entry = self.log.append("in", event.data, event.received_at)
+            seq = self.log.append("in", event.data, event.received_at, raw=raw)
             records = self.model.apply(event)
             for rec in records:
                 if isinstance(rec, Skipped):
                     notes = [r.reason for r in records if isinstance(r, Skipped)]
                     self.skipped += len(notes)
-                    entry["note"] = "; ".join(notes)
-                    logger.warning("skipped %s: %s", event.type, entry["note"])
+                    note = "; ".join(notes)
+                    self.log.set_note(seq, note)
+                    logger.warning("skipped %s: %s", event.type, note)
                     break
             if self._log_listeners:
-                self._emit_log(entry)
+                self._emit_log(seq)
             for fn in tuple(self._record_listeners):
                 try:
                     fn(records, event)
@@ -408,8 +410,8 @@ class Session:
         text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
         with self.lock:
             self.skipped += 1
-            entry = self.log.append("in", {"type": "invalid", "raw": text[:2000]}, ts, note=reason)
-            self._emit_log(entry)
+            self._emit_log(self.log.append("in", {"type": "invalid", "raw": text[:2000]}, ts,
+                                           note=reason))
         logger.warning("skipped a server frame: %s", reason)
 
     def _resolve(self, event: ServerEvent, records: list[Record]) -> None:

@@ -84,7 +84,7 @@ class ConversationWidget(anywidget.AnyWidget):
         # (+1 per change message, js/PROTOCOL.md).
         self._batch = ChangeBatch()
         self._seq = 0
-        self._pending_log: list[LogEntry] = []
+        self._pending_log: list[int] = []  # seqs of log entries to send
         self._log_watchers: set[str] = set()  # views whose event-log panel is open
         self._flush_lock = threading.Lock()
         self._flush_scheduled = False
@@ -146,7 +146,7 @@ class ConversationWidget(anywidget.AnyWidget):
                 "ts": event.received_at}
 
     def _item_of_client_event(self, event_id: str) -> str | None:
-        for entry in reversed(self._session.log.entries()):
+        for entry in reversed(self._session.log):
             if entry["direction"] == "out" and entry["event_id"] == event_id:
                 payload = entry["payload"]
                 if payload.get("type") == "conversation.item.create":
@@ -155,11 +155,11 @@ class ConversationWidget(anywidget.AnyWidget):
                 return entry["item_id"]
         return None
 
-    def _on_log(self, entry: LogEntry) -> None:
+    def _on_log(self, seq: int) -> None:
         if not self._log_watchers:
             return  # no panel open: the browser gets the tail when one opens
         with self._flush_lock:
-            self._pending_log.append(entry)
+            self._pending_log.append(seq)
         self._schedule_flush()
 
     def _on_status(self, status: str) -> None:
@@ -175,12 +175,14 @@ class ConversationWidget(anywidget.AnyWidget):
     def _flush(self) -> None:
         """Send everything pending as one ``batch`` message (js/PROTOCOL.md)."""
         with self._flush_lock:
-            entries, self._pending_log = self._pending_log, []
+            seqs, self._pending_log = self._pending_log, []
             self._flush_scheduled = False
         with self._session.lock:
             batch = self._drain()
-            if entries:
-                batch.append({"kind": "log", "entries": collapse_deltas(entries[-LOG_TAIL:])})
+            if seqs:
+                log = self._session.log
+                entries = [log[seq] for seq in seqs[-LOG_TAIL:]]
+                batch.append({"kind": "log", "entries": collapse_deltas(entries)})
             events = len(self._session.log)
             if len(batch) == 1:
                 self._push({**batch[0], "events": events})  # a batch of one: the message
@@ -225,7 +227,7 @@ class ConversationWidget(anywidget.AnyWidget):
                 self._push({"kind": "batch", "events": len(self._session.log),
                             "messages": pending})
             items = [item_view(item, self._session) for item in self._session.model]
-            log = collapse_deltas(self._session.log.entries()[-log_tail:]) if log_tail else []
+            log = collapse_deltas(self._session.log.entries(-log_tail)) if log_tail else []
             events = len(self._session.log)
         errors = [
             {"message": e.message, "code": e.code, "type": e.type, "param": e.param,
@@ -268,7 +270,7 @@ class ConversationWidget(anywidget.AnyWidget):
                 self._log_watchers.discard(view)
                 return
             self._log_watchers.add(view)
-            tail = collapse_deltas(self._session.log.entries()[-LOG_TAIL:])
+            tail = collapse_deltas(self._session.log.entries(-LOG_TAIL))
             self._push({"kind": "log", "entries": tail, "reset": True, "request_id": view})
 
     def _handle_action(self, kind: Any, content: dict[str, Any], request_id: str) -> None:
