@@ -20,7 +20,9 @@ Clients, each timed from the "go" to the sentinel:
     listener and a ``conv.widget`` whose comm serialises every message like ipykernel does
     (:class:`bench.RecordingComm`); the wait ends on an ``on("rate_limits.updated")`` callback,
     then ``conv.log`` is checked to hold every event;
-(d0) (info) the same session without the widget.
+(d0) (info) the same session without the widget;
+(dl) (info) (d) with the widget's event-log panel open in a view (then every log entry goes
+     to the browser too; with no panel open, as in (d), none does).
 
 Targets: d/a >= 0.5 and d/c >= 4.
 """
@@ -143,7 +145,8 @@ async def sdk(base_url: str, n: int) -> float:
     return t
 
 
-def realtime_nb_session(url: str, n: int, widget: bool) -> tuple[float, dict[str, Any]]:
+def realtime_nb_session(url: str, n: int, widget: bool,
+                        log_panel: bool = False) -> tuple[float, dict[str, Any]]:
     import realtime_nb
 
     done = threading.Event()
@@ -153,6 +156,8 @@ def realtime_nb_session(url: str, n: int, widget: bool) -> tuple[float, dict[str
         if widget:
             with recording_comms():
                 w = conv.widget
+            if log_panel:  # what a view sends when its log panel opens
+                w._on_front_message(w, {"kind": "log_watch", "view": "bench", "open": True}, [])
         conv.on("rate_limits.updated", lambda e: done.set())
         t0 = time.perf_counter()
         conv.send(json.loads(GO))
@@ -184,11 +189,11 @@ def run(quick: bool = False, n: int | None = None, repeats: int = 1) -> dict[str
     more, which can only make d/a stricter."""
     n = n or (QUICK_EVENTS if quick else N_EVENTS)
     server = ServerProcess(n)
-    times: dict[str, list[float]] = {k: [] for k in ("a", "b", "c", "d", "d0")}
+    times: dict[str, list[float]] = {k: [] for k in ("a", "b", "c", "d", "d0", "dl")}
     info: dict[str, Any] = {}
     try:
         for i in range(repeats * 3):
-            for key in ("a", "b", "c", "d", "d0"):
+            for key in ("a", "b", "c", "d", "d0", "dl"):
                 if i >= repeats and key not in ("a", "b"):
                     continue
                 gc.collect()
@@ -199,7 +204,8 @@ def run(quick: bool = False, n: int | None = None, repeats: int = 1) -> dict[str
                 elif key == "c":
                     t = asyncio.run(sdk(server.base_url, n))
                 else:
-                    t, extra = realtime_nb_session(server.url, n, widget=key == "d")
+                    t, extra = realtime_nb_session(server.url, n, widget=key != "d0",
+                                                   log_panel=key == "dl")
                     info.setdefault(key, extra)
                 times[key].append(t)
     finally:
@@ -219,6 +225,7 @@ def rows(r: dict[str, Any]) -> list[Row]:
     rate = r["events_per_s"]
     n = r["n_events"]
     d = r["info"].get("d", {})
+    dl = r["info"].get("dl", {})
     per_event = d.get("widget_wire_bytes", 0) / n
     return [
         Row(f"ingest (a) bare websockets, {n:,} events", fmt_rate(rate["a"])),
@@ -236,6 +243,11 @@ def rows(r: dict[str, Any]) -> list[Row]:
             r["d_over_c"] >= TARGET_DC),
         Row("ingest (d) widget traffic per event (wire)", f"{per_event:,.0f} B/ev",
             f"{d.get('widget_messages', 0):,} msgs"),
+        Row("ingest (dl) same, log panel open in a view", fmt_rate(rate["dl"]),
+            fmt_rate(rate["c"]), f"{rate['dl'] / rate['c']:.2f}"),
+        Row("ingest (dl) widget traffic per event (wire)",
+            f"{dl.get('widget_wire_bytes', 0) / n:,.0f} B/ev",
+            f"{dl.get('widget_messages', 0):,} msgs"),
     ]
 
 
