@@ -62,8 +62,8 @@ class ConversationWidget(anywidget.AnyWidget):
     status = traitlets.Unicode("connecting").tag(sync=True)
     endpoint = traitlets.Unicode("").tag(sync=True)
     dialect = traitlets.Unicode("ga").tag(sync=True)
-    #: Items in the conversation and events seen (kernel-side; the browser counts its own
-    #: items and gets the event count with each batch).
+    #: Items in the conversation and events seen, as of the last batch sent (kernel-side
+    #: only: the browser counts its own items and gets the event count with each batch).
     item_count = traitlets.Int(0)
     event_count = traitlets.Int(0)
     #: ``seq`` of the last change message sent; updated at most every ``heartbeat`` seconds
@@ -115,7 +115,7 @@ class ConversationWidget(anywidget.AnyWidget):
 
     def __repr__(self) -> str:
         return (f"<ConversationWidget {self.endpoint} status={self.status} "
-                f"items={self.item_count} events={self.event_count}>")
+                f"items={len(self._session.model)} events={len(self._session.log)}>")
 
     # ------------------------------------------------------------------ kernel -> browser
     def _push(self, content: dict[str, Any]) -> None:
