@@ -185,12 +185,12 @@ class Conversation:
         self._done.discard(item_id)
         return self._items.pop(item_id)
 
-    def _place(self, item: Item, event: ServerEvent) -> None:
-        """Link a new item where the event says it belongs."""
-        if not event.has_previous_item_id:
+    def _place(self, item: Item, has_anchor: bool, anchor: str | None) -> None:
+        """Link a new item where the event says it belongs (``anchor``: its
+        ``previous_item_id`` if a string, when ``has_anchor``: the event has that field)."""
+        if not has_anchor:
             after = self._tail
         else:
-            anchor = event.previous_item_id
             if anchor is None or anchor == "root":
                 after = None
             elif anchor in self._items and anchor != item.id:
@@ -200,11 +200,10 @@ class Conversation:
                 item.flagged = True
         self._link(item.id, after)
 
-    def _maybe_move(self, item: Item, event: ServerEvent) -> bool:
+    def _maybe_move(self, item: Item, has_anchor: bool, anchor: str | None) -> bool:
         """Follow a changed ``previous_item_id`` on a later event; True if the item moved."""
-        if not event.has_previous_item_id:
+        if not has_anchor:
             return False
-        anchor = event.previous_item_id
         if anchor == "root":
             anchor = None
         if anchor == item.id or (anchor is not None and anchor not in self._items):
@@ -247,47 +246,60 @@ class Conversation:
         except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
             return [Skipped(event.type, f"malformed {event.type}: {exc!r}")]
 
-    def _upsert(self, event: ServerEvent, *, final: bool) -> list[Record]:
-        raw = event.item_data
-        if raw is None or not isinstance(raw.get("id"), str) or not raw["id"]:
-            return [Skipped(event.type, "event has no item with a string id")]
-        new = Item.from_wire(raw)
-        if event.type == "conversation.item.done" and new.status not in _FINAL:
-            new.status = "completed"  # done is final; servers that omit the status mean this
-        rid = self._item_response.get(new.id)
-        existing = self._items.get(new.id)
-        done_now = final and new.id not in self._done and (
-            event.type == "conversation.item.done" or new.status in _FINAL
-        )
+    def _upsert(self, etype: str, raw: Any, has_anchor: bool, anchor: str | None, ts: float,
+                *, final: bool) -> list[Record]:
+        """Insert or update the item ``raw`` (an event's ``item``); ``etype`` is the event type
+        the records carry, ``has_anchor`` / ``anchor`` its ``previous_item_id`` (see _place)."""
+        iid = raw.get("id") if isinstance(raw, dict) else None
+        if not isinstance(iid, str) or not iid:
+            return [Skipped(etype, "event has no item with a string id")]
+        item_done = etype == "conversation.item.done"
+        rid = self._item_response.get(iid)
+        existing = self._items.get(iid)
         if existing is None:
-            self._items[new.id] = new
-            self._place(new, event)
+            new = Item.from_wire(raw)
+            if item_done and new.status not in _FINAL:
+                new.status = "completed"  # done is final; servers that omit the status mean this
+            self._items[iid] = new
+            self._place(new, has_anchor, anchor)
+            done_now = final and iid not in self._done and (item_done or new.status in _FINAL)
             if done_now:
-                self._done.add(new.id)
-            return [Change("inserted", new, event.type, new.previous_item_id, done_now,
-                           ts=event.received_at, response_id=rid)]
-        existing.merge(new)
-        moved = self._maybe_move(existing, event)
+                self._done.add(iid)
+            return [Change("inserted", new, etype, new.previous_item_id, done_now, None, ts,
+                           rid)]
+        status = existing.merge_wire(raw, done=item_done)  # the snapshot's status
+        done_now = final and iid not in self._done and (item_done or status in _FINAL)
+        moved = self._maybe_move(existing, has_anchor, anchor)
         if done_now:
-            self._done.add(existing.id)
+            self._done.add(iid)
         if moved:
             return [
-                Change("removed", existing, event.type, ts=event.received_at, response_id=rid),
-                Change("inserted", existing, event.type, existing.previous_item_id, done_now,
-                       ts=event.received_at, response_id=rid),
+                Change("removed", existing, etype, None, False, None, ts, rid),
+                Change("inserted", existing, etype, existing.previous_item_id, done_now, None,
+                       ts, rid),
             ]
-        return [Change("updated", existing, event.type, existing.previous_item_id, done_now,
-                       ts=event.received_at, response_id=rid)]
+        return [Change("updated", existing, etype, existing.previous_item_id, done_now, None, ts,
+                       rid)]
+
+    def _upsert_event(self, event: ServerEvent, *, final: bool) -> list[Record]:
+        data = event.data
+        if "previous_item_id" in data:
+            anchor = data["previous_item_id"]
+            if not isinstance(anchor, str):
+                anchor = None
+            return self._upsert(event.type, data.get("item"), True, anchor, event.received_at,
+                                final=final)
+        return self._upsert(event.type, data.get("item"), False, None, event.received_at,
+                            final=final)
 
     def _on_added(self, event: ServerEvent) -> list[Record]:
-        created = event.type == "conversation.item.created"
-        return self._upsert(event, final=created)
+        return self._upsert_event(event, final=event.type == "conversation.item.created")
 
     def _on_done(self, event: ServerEvent) -> list[Record]:
-        return self._upsert(event, final=True)
+        return self._upsert_event(event, final=True)
 
     def _on_retrieved(self, event: ServerEvent) -> list[Record]:
-        return self._upsert(event, final=False)
+        return self._upsert_event(event, final=False)
 
     def _on_deleted(self, event: ServerEvent) -> list[Record]:
         item_id = event.item_id
@@ -454,8 +466,9 @@ class Conversation:
         self._item_response[raw["id"]] = rid
         if raw["id"] not in self._items:
             return []  # conversation.item.added places it; out-of-band items never arrive
-        final = event.type == "response.output_item.done"
-        return self._upsert(_without_anchor(event), final=final)
+        # the item's place is conversation.item.added's to say: no anchor here
+        return self._upsert(event.type, raw, False, None, event.received_at,
+                            final=event.type == "response.output_item.done")
 
     def _on_response_done(self, event: ServerEvent) -> list[Record]:
         rid = event.response_id
@@ -473,9 +486,8 @@ class Conversation:
             if raw["id"] not in entry.item_ids:
                 entry.item_ids.append(raw["id"])
             if raw["id"] in self._items and raw["id"] not in self._done:
-                records += self._upsert(
-                    _with_item(event, raw), final=True
-                )
+                records += self._upsert("response.output_item.done", raw, False, None,
+                                        event.received_at, final=True)
         usage = resp.get("usage")
         records.append(
             ResponseChange(rid, entry.status, usage if isinstance(usage, dict) else None,
@@ -496,16 +508,6 @@ def _content_index(ci: Any) -> int | None:
                            or not 0 <= ci <= 1024):
         raise ValueError(f"content_index {ci!r} is not a small non-negative integer")
     return ci
-
-
-def _without_anchor(event: ServerEvent) -> ServerEvent:
-    data = {k: v for k, v in event.data.items() if k != "previous_item_id"}
-    return ServerEvent(event.type, event.raw_type, data, event.received_at)
-
-
-def _with_item(event: ServerEvent, raw: dict[str, Any]) -> ServerEvent:
-    return ServerEvent("response.output_item.done", event.raw_type, {"item": raw},
-                       event.received_at)
 
 
 #: Text delta events -> (the part's field, the type of a part the delta creates).
