@@ -108,6 +108,10 @@ _PREV, _RID, _CREATED, _DONE, _DELETED = (
     _F["previous_item_id"], _F["response_id"], _F["created_at"], _F["done_at"], _F["deleted"]
 )
 _USAGE = tuple(_F[c] for c in USAGE_COLUMNS)
+_TYPE, _ROLE, _STATUS, _TEXT, _CONTENT, _CALL_ID, _NAME, _ARGUMENTS, _OUTPUT = (
+    _F[c] for c in ("type", "role", "status", "text", "content", "call_id", "name", "arguments",
+                    "output"))
+_METADATA, _EXTRA = _F["metadata"], _F["extra"]
 assert _USAGE == tuple(range(len(_FIELDS) - 3, len(_FIELDS)))  # usage closes the row tuple
 _NAN = math.nan
 _GAP = 1.0  # key distance of items appended at the head or tail
@@ -148,6 +152,7 @@ class ItemFrame:
         self._slot: dict[str, int] = {}
         self._ids: list[str] = []
         self._cols: list[list[Any]] = [[] for _ in _FIELDS]  # row values, by field
+        self._appends = [col.append for col in self._cols]
         self._rowless: set[str] = set()  # live items without a row (not done yet)
         self._cats = {c: list(v) for c, v in CATEGORIES.items()}
         self._cat_code = {c: {v: i for i, v in enumerate(vs)} for c, vs in CATEGORIES.items()}
@@ -325,24 +330,70 @@ class ItemFrame:
         )
 
     def _new_row(self, item: Item, ts: float) -> None:
+        iid = item.id
         slot = len(self._ids)
-        self._slot[item.id] = slot
-        self._ids.append(item.id)
-        values = self._values(item, created=self._first_ts.get(item.id, ts), done=ts,
-                              deleted=False, rid=self._response_of.get(item.id))
-        for col, value in zip(self._cols, values, strict=True):
-            col.append(value)
-        self._rowless.discard(item.id)
-        if self._key[item.id] < self._cache_max_key:
+        self._slot[iid] = slot
+        self._ids.append(iid)
+        values = self._values(item, created=self._first_ts.get(iid, ts), done=ts,
+                              deleted=False, rid=self._response_of.get(iid))
+        for append, value in zip(self._appends, values, strict=True):
+            append(value)
+        self._rowless.discard(iid)
+        if self._key[iid] < self._cache_max_key:
             self._order_dirty = True
-        self._changed.append(item.id)
+        self._changed.append(iid)
 
     def _update_row(self, item: Item, slot: int) -> None:
+        rid = self._response_of.get(item.id)
+        if self._row_holds(item, slot, rid):
+            return  # the usual update of a done row: nothing the row shows changed
         old = self._row(slot)
         row = self._values(item, created=old[_CREATED], done=old[_DONE],
-                           deleted=old[_DELETED], rid=self._response_of.get(item.id))
+                           deleted=old[_DELETED], rid=rid)
         if row != old:
             self._store(slot, row)
+
+    def _row_holds(self, item: Item, slot: int, rid: str | None) -> bool:
+        """True when the row at ``slot`` already equals what :meth:`_values` would make of
+        ``item`` (compared as tuples compare, without making the copies)."""
+        cols = self._cols
+        old = cols[_PREV][slot]
+        new = self._lprev.get(item.id) if not cols[_DELETED][slot] else item.previous_item_id
+        if not (new is old or new == old):
+            return False
+        for i, new in ((_TYPE, item.type), (_ROLE, item.role), (_STATUS, item.status),
+                       (_CALL_ID, item.call_id), (_NAME, item.name),
+                       (_ARGUMENTS, item.arguments), (_OUTPUT, item.output), (_RID, rid)):
+            old = cols[i][slot]
+            if not (new is old or new == old):
+                return False
+        usage = self._usage.get(rid) if rid is not None else None
+        if usage is None:
+            usage = (None, None, None)
+        for i, new in zip(_USAGE, usage, strict=True):
+            old = cols[i][slot]
+            if not (new is old or new == old):
+                return False
+        old = cols[_CONTENT][slot]
+        content = item.content
+        if old.__class__ is not list or len(old) != len(content):
+            return False
+        for new, had in zip(content, old, strict=True):
+            if new.__class__ is not dict or isinstance(new.get("audio"), str):
+                new = _part(new)  # else the copy _values makes equals the part
+            if not (new is had or new == had):
+                return False
+        meta, old = item.metadata, cols[_METADATA][slot]
+        if meta is None:
+            if not (old is None or None == old):  # noqa: E711 (as a tuple compares)
+                return False
+        elif meta.__class__ is not dict or old.__class__ is not dict or not meta == old:
+            return False
+        extra, old = item.extra, cols[_EXTRA][slot]
+        if extra.__class__ is not dict or old.__class__ is not dict or not extra == old:
+            return False
+        text, old = item.text, cols[_TEXT][slot]
+        return text is old or text == old
 
     # ---------------------------------------------------------------- records
     def on_records(self, records: list[Record], event: ServerEvent | None = None) -> None:
@@ -442,16 +493,19 @@ class ItemFrame:
         usage = rec.usage or {}
         tokens = (_token(usage.get("input_tokens")), _token(usage.get("output_tokens")),
                   _token(usage.get("total_tokens")))
-        self._usage[rec.response_id] = tokens
+        rid = rec.response_id
+        self._usage[rid] = tokens
+        cols = self._cols
+        rids, inputs, outputs, totals = (cols[i] for i in (_RID, *_USAGE))
         for iid in rec.item_ids:
-            self._response_of[iid] = rec.response_id
+            self._response_of[iid] = rid
             slot = self._slot.get(iid)
             if slot is None:
                 continue
-            old = self._row(slot)
-            new = _with(_with(old, _RID, rec.response_id), _USAGE[0], *tokens)
-            if new != old:
-                self._store(slot, new)
+            # the only fields that may change (compared as the whole row tuple would be)
+            if (rid, *tokens) == (rids[slot], inputs[slot], outputs[slot], totals[slot]):
+                continue
+            self._store(slot, _with(_with(self._row(slot), _RID, rid), _USAGE[0], *tokens))
 
     def _on_status(self, status: str) -> None:
         if status in ("closed", "error"):
