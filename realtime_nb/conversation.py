@@ -83,6 +83,13 @@ class ResponseChange:
     ts: float = 0.0
     kind: Literal["response_done"] = "response_done"
 
+    def __init__(self, response_id: str, status: str | None, usage: dict[str, Any] | None,
+                 item_ids: tuple[str, ...], ts: float = 0.0,
+                 kind: Literal["response_done"] = "response_done") -> None:
+        # The generated __init__'s work, faster (see Delta.__init__).
+        self.__dict__.update(response_id=response_id, status=status, usage=usage,
+                             item_ids=item_ids, ts=ts, kind=kind)
+
 
 @dataclass(frozen=True)
 class Skipped:
@@ -460,11 +467,14 @@ class Conversation:
         raw = event.item_data
         if rid is None or raw is None or not isinstance(raw.get("id"), str):
             return [Skipped(event.type, "output item event without response_id or item id")]
-        resp = self._responses.setdefault(rid, _Response(rid))
-        if raw["id"] not in resp.item_ids:
-            resp.item_ids.append(raw["id"])
-        self._item_response[raw["id"]] = rid
-        if raw["id"] not in self._items:
+        iid = raw["id"]
+        resp = self._responses.get(rid)
+        if resp is None:
+            resp = self._responses[rid] = _Response(rid)
+        if iid not in resp.item_ids:
+            resp.item_ids.append(iid)
+        self._item_response[iid] = rid
+        if iid not in self._items:
             return []  # conversation.item.added places it; out-of-band items never arrive
         # the item's place is conversation.item.added's to say: no anchor here
         return self._upsert(event.type, raw, False, None, event.received_at,
@@ -475,17 +485,23 @@ class Conversation:
         resp = event.get("response")
         if rid is None or not isinstance(resp, dict):
             return [Skipped(event.type, "response.done without a response object")]
-        entry = self._responses.setdefault(rid, _Response(rid))
-        entry.status = resp.get("status") if isinstance(resp.get("status"), str) else None
+        entry = self._responses.get(rid)
+        if entry is None:
+            entry = self._responses[rid] = _Response(rid)
+        status = resp.get("status")
+        entry.status = status if isinstance(status, str) else None
         records: list[Record] = []
         output = resp.get("output")
-        for raw in output if isinstance(output, list) else []:
-            if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+        for raw in output if isinstance(output, list) else ():
+            if not isinstance(raw, dict):
                 continue
-            self._item_response[raw["id"]] = rid
-            if raw["id"] not in entry.item_ids:
-                entry.item_ids.append(raw["id"])
-            if raw["id"] in self._items and raw["id"] not in self._done:
+            iid = raw.get("id")
+            if not isinstance(iid, str):
+                continue
+            self._item_response[iid] = rid
+            if iid not in entry.item_ids:
+                entry.item_ids.append(iid)
+            if iid in self._items and iid not in self._done:
                 records += self._upsert("response.output_item.done", raw, False, None,
                                         event.received_at, final=True)
         usage = resp.get("usage")
