@@ -144,6 +144,21 @@ class Session:
             ) from None
         return self
 
+    def call_later(self, seconds: float, fn: Callable[[], Any]) -> None:
+        """Run ``fn`` on the session thread after ``seconds`` (listeners batch their work this
+        way: no extra thread competing for the GIL with the receive loop). An offline session
+        has no running loop; a timer thread runs it then."""
+        loop = self._loop
+        if loop.is_running() and not loop.is_closed():
+            if self.in_session_thread:
+                loop.call_later(seconds, fn)
+            else:
+                loop.call_soon_threadsafe(loop.call_later, seconds, fn)
+            return
+        timer = threading.Timer(seconds, fn)
+        timer.daemon = True
+        timer.start()
+
     def _run_loop(self) -> None:
         asyncio.set_event_loop(self._loop)
         self._loop.run_forever()

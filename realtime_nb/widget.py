@@ -15,7 +15,6 @@ import itertools
 import json
 import threading
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -164,13 +163,19 @@ class ConversationWidget(anywidget.AnyWidget):
 
     def _on_status(self, status: str) -> None:
         self.status = status
+        if status in ("closed", "error"):
+            # the session loop that would run a scheduled flush is about to stop: send now
+            if self._flush_scheduled:
+                self._flush()
+            with self._session.lock:
+                self.change_seq = self._seq
 
     def _schedule_flush(self) -> None:
         with self._flush_lock:
             if self._flush_scheduled:
                 return
             self._flush_scheduled = True
-        _start_timer(self._batch_interval, self._flush)
+        self._session.call_later(self._batch_interval, self._flush)
 
     def _flush(self) -> None:
         """Send everything pending as one ``batch`` message (js/PROTOCOL.md)."""
@@ -217,7 +222,7 @@ class ConversationWidget(anywidget.AnyWidget):
             with self._session.lock:
                 self.change_seq = self._seq
 
-        _start_timer(self._heartbeat, beat)
+        self._session.call_later(self._heartbeat, beat)
 
     def build_snapshot(self, log_tail: int = LOG_TAIL) -> dict[str, Any]:
         """The whole state as one ``snapshot`` message (js/PROTOCOL.md)."""
@@ -382,12 +387,6 @@ def collapse_deltas(entries: list[LogEntry]) -> list[dict[str, Any]]:
         else:
             out.append(slim)
     return out
-
-
-def _start_timer(seconds: float, fn: Callable[[], None]) -> None:
-    timer = threading.Timer(seconds, fn)
-    timer.daemon = True
-    timer.start()
 
 
 def _json(content: dict[str, Any]) -> str:
