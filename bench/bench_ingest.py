@@ -184,7 +184,7 @@ def realtime_nb_session(url: str, n: int, widget: bool,
 # --------------------------------------------------------------------------------------------
 
 
-def run(quick: bool = False, n: int | None = None, repeats: int = 1) -> dict[str, Any]:
+def run(quick: bool = False, n: int | None = None, repeats: int = 2) -> dict[str, Any]:
     """Each client ``repeats`` times (best kept); the cheap baselines (a) and (b) 3 times
     more, which can only make d/a stricter."""
     n = n or (QUICK_EVENTS if quick else N_EVENTS)
@@ -256,7 +256,7 @@ def main() -> None:
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("-n", type=int, default=None)
-    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     if args.serve:
         asyncio.run(_serve(args.serve))
