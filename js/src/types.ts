@@ -147,7 +147,9 @@ export interface WidgetTraits {
   status: string;
   endpoint: string;
   dialect: string;
-  item_count: number;
-  event_count: number;
+  /** Not synced by this kernel (the view counts items and takes events from each batch);
+   * used when a kernel does send them. */
+  item_count?: number;
+  event_count?: number;
   [key: string]: unknown;
 }
