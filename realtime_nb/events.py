@@ -8,7 +8,6 @@ never change the session's log (or what ``conv.save()`` writes).
 
 from __future__ import annotations
 
-import copy
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +44,7 @@ def _columns(entries: list[LogEntry]) -> dict[str, list[Any]]:
     out: dict[str, list[Any]] = {name: [e[name] for e in entries]  # type: ignore[literal-required]
                                  for name in EVENT_COLUMNS if name != "payload"}
     out["direction"] = [d if d in DIRECTIONS else None for d in out["direction"]]
-    out["payload"] = [copy.deepcopy(e["payload"]) for e in entries]
+    out["payload"] = [e["payload"] for e in entries]  # parsed afresh for each read: no copy
     return out
 
 
