@@ -97,8 +97,7 @@ class RealtimeConversation:
     @property
     def log(self) -> list[LogEntry]:
         """The raw event log (both directions) as dicts; see ``conv.events`` for a DataFrame."""
-        with self._session.lock:
-            return self._session.log.entries()
+        return self._session.log.entries()  # parsed outside the lock: receiving goes on
 
     @property
     def skipped(self) -> int:

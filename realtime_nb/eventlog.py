@@ -120,20 +120,29 @@ class EventLog:
         rows = list(self._rows)
         return (_entry(seq, row) for seq, row in enumerate(rows))
 
-    def __reversed__(self) -> Iterator[LogEntry]:
-        rows = list(self._rows)
-        return (_entry(seq, rows[seq]) for seq in range(len(rows) - 1, -1, -1))
-
     def __getitem__(self, index: int) -> LogEntry:
         rows = self._rows
         seq = index + len(rows) if index < 0 else index
         return _entry(seq, rows[index])
 
     def entries(self, start: int = 0) -> list[LogEntry]:
-        """Every entry from ``start`` (a seq; negative counts from the end) to the last."""
+        """Every entry from ``start`` (a seq; negative counts from the end) to the last.
+
+        Safe without the session lock (the rows are copied in one step, then parsed), and
+        best called without it: parsing a long log takes a while (~1 s per 100,000)."""
         rows = self._rows
         first = max(0, start + len(rows) if start < 0 else start)
-        return [_entry(seq, rows[seq]) for seq in range(first, len(rows))]
+        taken = rows[first:]
+        return [_entry(seq, row) for seq, row in enumerate(taken, first)]
+
+    def find_out(self, event_id: str) -> LogEntry | None:
+        """The newest client event with this ``event_id`` (only that entry is parsed)."""
+        rows = self._rows
+        for seq in range(len(rows) - 1, -1, -1):
+            row = rows[seq]
+            if row[1] == "out" and row[3] == event_id:
+                return _entry(seq, row)
+        return None
 
     def set_note(self, seq: int, note: str | None) -> None:
         row = self._rows[seq]

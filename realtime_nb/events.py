@@ -60,9 +60,7 @@ class EventFrame:
     def frame(self) -> pd.DataFrame:
         """The current event frame (a shallow copy of the cache: edits stay with the caller)."""
         with self._lock:
-            with self._session.lock:
-                log = self._session.log
-                new = log.entries(self._store.n)
+            new = self._session.log.entries(self._store.n)  # without the session lock
             if self._cache is None or new:
                 if new:
                     self._store.append(_columns(new))

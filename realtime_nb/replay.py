@@ -54,12 +54,11 @@ def header(session: Session, entries: int) -> dict[str, Any]:
 def save(conv: RealtimeConversation | Session, path: str | PathLike[str]) -> Path:
     """Write every log entry of ``conv`` to ``path`` (JSON lines with a header); returns it.
 
-    Safe while the session is live: the log is copied under the session lock, then written
+    Safe while the session is live: the log is copied in one step, then parsed and written
     to a temporary file that replaces ``path`` at the end.
     """
     session: Session = getattr(conv, "_session", conv)  # type: ignore[assignment]
-    with session.lock:
-        entries = session.log.entries()
+    entries = session.log.entries()  # a consistent copy, parsed without the session lock
     target = Path(path)
     tmp = target.with_name(target.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as fh:

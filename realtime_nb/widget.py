@@ -88,6 +88,7 @@ class ConversationWidget(anywidget.AnyWidget):
         self._flush_lock = threading.Lock()
         self._flush_scheduled = False
         self._heartbeat_scheduled = False
+        self._events_sent = 0  # the event count the browser last got
         self._requests: dict[str, tuple[str | None, str | None]] = {}  # event_id -> (request, item)
         self._ids = itertools.count()
         #: Set ``count_bytes = True`` to count the JSON bytes of every message sent (for the
@@ -145,18 +146,22 @@ class ConversationWidget(anywidget.AnyWidget):
                 "ts": event.received_at}
 
     def _item_of_client_event(self, event_id: str) -> str | None:
-        for entry in reversed(self._session.log):
-            if entry["direction"] == "out" and entry["event_id"] == event_id:
-                payload = entry["payload"]
-                if payload.get("type") == "conversation.item.create":
-                    anchor = payload.get("previous_item_id")
-                    return anchor if anchor != "root" else None
-                return entry["item_id"]
-        return None
+        entry = self._session.log.find_out(event_id)
+        if entry is None:
+            return None
+        payload = entry["payload"]
+        if payload.get("type") == "conversation.item.create":
+            anchor = payload.get("previous_item_id")
+            return anchor if anchor != "root" else None
+        return entry["item_id"]
 
     def _on_log(self, seq: int) -> None:
         if not self._log_watchers:
-            return  # no panel open: the browser gets the tail when one opens
+            # no panel open: the browser gets the tail when one opens, and the event count
+            # with the next batch or heartbeat (events that change no item send no batch)
+            if not self._heartbeat_scheduled:
+                self._schedule_heartbeat()
+            return
         with self._flush_lock:
             self._pending_log.append(seq)
         self._schedule_flush()
@@ -193,6 +198,8 @@ class ConversationWidget(anywidget.AnyWidget):
                 self._push({**batch[0], "events": events})  # a batch of one: the message
             elif batch:
                 self._push({"kind": "batch", "events": events, "messages": batch})
+            if batch:
+                self._events_sent = events
             self.item_count = len(self._session.model)
             self.event_count = events
         self._schedule_heartbeat()
@@ -209,10 +216,12 @@ class ConversationWidget(anywidget.AnyWidget):
         return messages
 
     def _schedule_heartbeat(self) -> None:
-        """Bring ``change_seq`` up to date a little later (one trait message, whatever number
-        of batches went out meanwhile)."""
+        """A little later, bring ``change_seq`` up to date (one trait message, whatever number
+        of batches went out meanwhile) and the browser's event count (an empty batch, when
+        only events that change no item came in)."""
         with self._flush_lock:
-            if self._heartbeat_scheduled or self.change_seq == self._seq:
+            if self._heartbeat_scheduled or (self.change_seq == self._seq
+                                             and self._events_sent == len(self._session.log)):
                 return
             self._heartbeat_scheduled = True
 
@@ -221,6 +230,11 @@ class ConversationWidget(anywidget.AnyWidget):
                 self._heartbeat_scheduled = False
             with self._session.lock:
                 self.change_seq = self._seq
+                events = len(self._session.log)
+                if events != self._events_sent and not self._flush_scheduled:
+                    self._push({"kind": "batch", "events": events, "messages": []})
+                    self._events_sent = events
+                    self.event_count = events
 
         self._session.call_later(self._heartbeat, beat)
 
@@ -248,6 +262,10 @@ class ConversationWidget(anywidget.AnyWidget):
             return
         kind = content.get("kind")
         if kind == "snapshot_request":
+            if content.get("request_id") == "journal":
+                # a page (re)loaded or repaired a gap: its panels start closed, and views that
+                # still have one open say so again on this snapshot (js/PROTOCOL.md)
+                self._log_watchers.clear()
             with self._session.lock:  # no change message can slip between build and send
                 snap = self.build_snapshot()
                 snap["request_id"] = content.get("request_id")
@@ -383,6 +401,7 @@ def collapse_deltas(entries: list[LogEntry]) -> list[dict[str, Any]]:
                 and last["direction"] == e["direction"] and last["item_id"] == e["item_id"]):
             slim["count"] = last.get("count", 1) + 1
             slim["first_ts"] = last.get("first_ts", last["ts"])
+            slim["first_seq"] = last.get("first_seq", last["seq"])
             out[-1] = slim
         else:
             out.append(slim)

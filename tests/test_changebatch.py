@@ -98,9 +98,12 @@ def random_events(rng: random.Random, n: int) -> list[dict[str, Any]]:
         elif roll < 0.85:
             item_id = rng.choice(live)
             streaming.pop(item_id, None)
-            events.append({"type": "conversation.item.done", "item": {
+            done = {"type": "conversation.item.done", "item": {
                 "id": item_id, "type": "message", "role": "assistant", "status": "completed",
-                "content": [{"type": "output_text", "text": f"final {item_id}"}]}})
+                "content": [{"type": "output_text", "text": f"final {item_id}"}]}}
+            if rng.random() < 0.3:  # a later event naming another predecessor: a move
+                done["previous_item_id"] = rng.choice([None, *live])
+            events.append(done)
         else:
             item_id = rng.choice(live)
             live.remove(item_id)

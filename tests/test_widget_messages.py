@@ -92,3 +92,27 @@ def test_log_entries_go_out_only_while_a_log_panel_is_open(conv):
     conv.create("closed again")
     time.sleep(0.1)
     assert not [m for m in got.changes()[n:] if m.get("kind") == "log"]
+
+
+def test_the_event_count_reaches_the_browser_when_no_item_changes(conv):
+    widget = conv.widget
+    time.sleep(1.2)  # the opening heartbeat
+    got = Captured(widget)
+    conv.update_session(instructions="be brief")  # session.updated: no item changes
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and not any(
+            m.get("events") == len(conv.log) for m in got.messages):
+        time.sleep(0.05)
+    counts = [m["events"] for m in got.messages if "events" in m]
+    assert counts and counts[-1] == len(conv.log)
+    assert widget.event_count == len(conv.log)
+
+
+def test_a_journal_snapshot_request_forgets_log_subscriptions(conv):
+    widget = conv.widget
+    widget._on_front_message(widget, {"kind": "log_watch", "view": "old-page", "open": True}, [])
+    got = Captured(widget)
+    widget._on_front_message(widget, {"kind": "snapshot_request", "request_id": "journal"}, [])
+    conv.create("after a reload")
+    time.sleep(0.1)
+    assert not [m for m in got.changes() if m.get("kind") == "log"]

@@ -21,6 +21,8 @@ export class Journal {
   snapshot: SnapshotMsg | null = null;
   messages: KernelMsg[] = [];
   lastSeq: number | null = null;
+  /** The newest event count from the kernel (a new view shows it, not the snapshot's). */
+  counts: KernelMsg | null = null;
   private requested = false;
 
   constructor(private readonly request: () => void) {}
@@ -29,7 +31,9 @@ export class Journal {
   record(msg: KernelMsg): void {
     switch (msg.kind) {
       case "result":
+        return;
       case "counts":
+        this.counts = msg;
         return;
       case "log":
         if (msg.reset) return; // one view's reply to its log_watch
@@ -38,6 +42,7 @@ export class Journal {
         this.snapshot = msg;
         this.messages = [];
         this.lastSeq = msg.seq ?? null;
+        this.counts = null; // the snapshot's own count is newer
         this.requested = false;
         return;
       case "inserted":
@@ -64,7 +69,10 @@ export class Journal {
 
   /** What a new view applies, in order: the snapshot, then every message since. */
   replay(): KernelMsg[] {
-    return this.snapshot === null ? [] : [this.snapshot, ...this.messages];
+    if (this.snapshot === null) return [];
+    const out = [this.snapshot, ...this.messages];
+    if (this.counts !== null) out.push(this.counts);
+    return out;
   }
 
   private ask(): void {

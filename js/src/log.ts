@@ -90,11 +90,13 @@ export class LogModel {
     const fresh = new Set<number>();
     const updated = new Set<LogRow>();
     for (const e of entries) {
+      let n = e.count ?? 1;
       if (e.seq >= 0) {
         if (e.seq <= this.lastSeq) continue; // a repeat (a tail sent again on a panel opening)
+        // a collapsed run that began at or before what we have: count only the new part
+        if (e.first_seq != null && e.first_seq <= this.lastSeq) n = e.seq - this.lastSeq;
         this.lastSeq = e.seq;
       }
-      const n = e.count ?? 1;
       this.events += n;
       const last = this.rows[this.rows.length - 1];
       if (last && collapses(last, e)) {

@@ -104,6 +104,7 @@ export function parseLogEntry(v: unknown): LogEntry | null {
     item_id: strOrNull(v.item_id),
     count: Math.max(1, Math.floor(numOr(v.count, 1))),
     first_ts: numOr(v.first_ts, numOr(v.ts, Date.now() / 1000)),
+    first_seq: intOrNull(v.first_seq),
   };
 }
 

@@ -64,6 +64,8 @@ export interface LogEntry {
   count?: number;
   /** With `count`: when the first event of the run happened. */
   first_ts?: number;
+  /** The seq of a collapsed run's first entry (its `seq` is the last one's). */
+  first_seq?: number | null;
 }
 
 export type DeltaField = "text" | "transcript" | "arguments";

@@ -10,7 +10,7 @@ import { newRequestId, parseKernelMsgs } from "./protocol";
 import { type RowError, createRow, errorElement, updateRow } from "./row";
 import { ConversationStore, type StoreChange } from "./store";
 import { SnapshotGate } from "./sync";
-import { journalOf } from "./journal";
+import { JOURNAL_REQUEST_ID, journalOf } from "./journal";
 import type { ErrorView, FrontMsg, KernelMsg } from "./types";
 import { VirtualList } from "./virtual";
 
@@ -211,6 +211,10 @@ export class ConversationView {
   private apply(m: KernelMsg): void {
     switch (m.kind) {
       case "snapshot":
+        // the kernel forgets log subscriptions on a journal snapshot: still open, say so again
+        if (m.request_id === JOURNAL_REQUEST_ID && this.log.open) {
+          this.send({ kind: "log_watch", view: this.gate.requestId ?? "", open: true });
+        }
         this.coalescer.clear();
         this.store.reset(m.items);
         this.errors = m.errors.slice(-MAX_ERRORS).map((error) => ({ key: `k${this.errorSeq++}`, error }));

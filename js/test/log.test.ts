@@ -12,6 +12,17 @@ const e = (type: string, item_id?: string, direction: "in" | "out" = "in"): LogE
 });
 
 describe("LogModel collapsing", () => {
+  it("counts only the new part of a collapsed run that overlaps what it has", () => {
+    const m = new LogModel();
+    const d = (seq: number, count: number, first_seq: number): LogEntry => ({
+      seq, ts: 1_700_000_000 + seq, direction: "in", type: "response.output_text.delta",
+      payload: { item_id: "a" }, item_id: "a", count, first_seq });
+    m.add([d(50, 11, 40)]); // the tail: deltas 40..50
+    m.add([d(55, 11, 45)]); // a batch that collapsed 45..55: only 51..55 are new
+    expect(m.rows.map((r) => r.count)).toEqual([16]);
+    expect(m.events).toBe(16);
+  });
+
   it("skips entries it already has (a tail sent again when a panel opens)", () => {
     const m = new LogModel();
     const a = e("response.created");

@@ -431,6 +431,10 @@ describe("batches and the log panel's subscription", () => {
     t.frame();
     expect(t.$$(".rnb-log-row").map((e) => e.dataset.type ?? e.textContent)).toHaveLength(3);
     expect(t.$(".rnb-log")?.textContent).not.toContain("x.other");
+    // a journal snapshot makes the kernel forget subscriptions: the open panel says so again
+    t.model.custom({ ...snapshot(), request_id: "journal" });
+    expect(t.model.sent.filter((m) => m.kind === "log_watch")).toHaveLength(2);
+    expect(t.model.lastSent("log_watch")).toMatchObject({ open: true, view: view.view });
     t.click(t.$("button[aria-label='Toggle event log']"));
     expect(t.model.lastSent("log_watch")).toMatchObject({ open: false, view: view.view });
   });

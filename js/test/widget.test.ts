@@ -40,4 +40,18 @@ describe("anywidget entry", () => {
     (widget.initialize as (ctx: { model: unknown }) => () => void)({ model: fresh })();
     expect(fresh.sent).toEqual([]);
   });
+
+  it("a view opened later shows the newest event count, not the snapshot's", async () => {
+    const snapshot = { kind: "snapshot", items: [msg("a", null, "hi")], errors: [], log: [], seq: 0, events: 3 };
+    const model = new FakeModel({ snapshot, change_seq: 0, journal_key: "k-counts", item_count: undefined, event_count: undefined });
+    const stop = (widget.initialize as (ctx: { model: unknown }) => () => void)({ model });
+    model.custom({ kind: "batch", events: 500, messages: [] });
+    const el = document.createElement("div");
+    const cleanup = widget.render({ model: model as never, el } as never) as () => void;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(el.querySelector(".rnb-count-events")?.textContent).toBe("500");
+    cleanup();
+    stop();
+  });
 });
+
