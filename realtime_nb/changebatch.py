@@ -44,9 +44,6 @@ class ChangeBatch:
     def __bool__(self) -> bool:
         return bool(self._entries)
 
-    def __len__(self) -> int:
-        return len(self._entries)
-
     def add(self, rec: Change) -> None:
         item_id = rec.item.id
         if rec.kind == "removed":

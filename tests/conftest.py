@@ -1,4 +1,5 @@
-"""Shared fixtures: an embedded server per test and a strict GA event validator."""
+"""Shared fixtures: a connected conversation, an embedded server per test and a strict GA
+event validator."""
 
 from __future__ import annotations
 
@@ -8,6 +9,16 @@ from typing import Any
 import pytest
 
 from realtime_nb.server import EmbeddedServer
+
+
+@pytest.fixture
+def conv() -> Iterator[Any]:
+    """``realtime_nb.connect()`` on its own embedded server (real loopback), closed after."""
+    import realtime_nb as rnb
+
+    c = rnb.connect(timeout=10)
+    yield c
+    c.close()
 
 
 @pytest.fixture

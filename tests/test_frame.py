@@ -59,13 +59,6 @@ EXPECTED_DTYPES = {
 }
 
 
-@pytest.fixture
-def conv():
-    c = rnb.connect(timeout=10)
-    yield c
-    c.close()
-
-
 def check_schema(df: pd.DataFrame) -> None:
     assert tuple(df.columns) == COLUMNS
     for name, dtype in EXPECTED_DTYPES.items():

@@ -22,13 +22,6 @@ from realtime_nb.server import EmbeddedServer
 TOOLS = [WEATHER_TOOL]
 
 
-@pytest.fixture
-def conv():
-    c = rnb.connect(timeout=10)
-    yield c
-    c.close()
-
-
 def out_types(conv):
     return [e["type"] for e in conv.log if e["direction"] == "out"]
 

@@ -7,9 +7,6 @@ import threading
 import time
 from typing import Any
 
-import pytest
-
-import realtime_nb as rnb
 from realtime_nb.widget import ConversationWidget
 
 
@@ -33,13 +30,6 @@ class Captured:
             for m in self.messages:
                 out.extend(m["messages"] if m.get("kind") == "batch" else [m])
             return out
-
-
-@pytest.fixture
-def conv():
-    c = rnb.connect(timeout=10)
-    yield c
-    c.close()
 
 
 def test_a_streamed_answer_reaches_the_browser_in_few_messages_with_consecutive_seqs(conv):
