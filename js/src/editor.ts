@@ -5,6 +5,7 @@
 // `inserted` / `removed` / `updated` messages that follow (no optimistic changes).
 // Results for request ids this view did not send (another view's) are ignored.
 
+import { ROOT } from "./constants";
 import { button, h } from "./dom";
 import { newRequestId } from "./protocol";
 import { editText } from "./row";
@@ -20,7 +21,6 @@ export interface ActionDeps {
   newId?: () => string;
 }
 
-export const ROOT = "root";
 const ROLES: readonly Role[] = ["user", "system", "assistant"];
 
 /** Lumino skips keyboard shortcuts for events inside elements with this attribute. */

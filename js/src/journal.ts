@@ -9,11 +9,10 @@
 // asks the kernel for a fresh snapshot; the reply (request_id "journal") resets the journal and
 // every view applies it.
 
+import { JOURNAL_REQUEST_ID } from "./constants";
 import { parseKernelMsg, parseKernelMsgs } from "./protocol";
-import type { KernelMsg, SnapshotMsg } from "./types";
-import type { ModelLike } from "./view";
+import type { KernelMsg, ModelLike, SnapshotMsg } from "./types";
 
-export const JOURNAL_REQUEST_ID = "journal";
 /** Past this many messages the journal asks for a fresh snapshot to stay small. */
 export const COMPACT_AFTER = 20_000;
 

@@ -13,7 +13,7 @@
 // The snapshot reply to another view's request (request_id set and not ours) is ignored once
 // this view has a snapshot: it only restates what this view already has.
 
-import { JOURNAL_REQUEST_ID } from "./journal";
+import { JOURNAL_REQUEST_ID } from "./constants";
 import { isFinal } from "./store";
 import type { DeltaField, ErrorView, ItemView, KernelMsg, LogEntry, SnapshotMsg } from "./types";
 

@@ -144,14 +144,18 @@ export type FrontMsg =
   | { kind: "cancel"; request_id: string }
   | { kind: "log_watch"; view: string; open: boolean };
 
+/** The part of an anywidget model the front end uses (a fake in tests). */
+export interface ModelLike {
+  get(name: string): unknown;
+  on(event: string, cb: (...args: any[]) => void): void;
+  off(event?: string | null, cb?: ((...args: any[]) => void) | null): void;
+  send(content: any, callbacks?: any, buffers?: any): void;
+}
+
 /** Synced traits of the widget model. */
 export interface WidgetTraits {
   status: string;
   endpoint: string;
   dialect: string;
-  /** Not synced by this kernel (the view counts items and takes events from each batch);
-   * used when a kernel does send them. */
-  item_count?: number;
-  event_count?: number;
   [key: string]: unknown;
 }

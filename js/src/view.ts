@@ -3,24 +3,17 @@
 // snapshot, so several views of one model stay consistent independently.
 
 import { DeltaCoalescer, type FrameScheduler, type MergedDelta, animationFrameScheduler } from "./coalesce";
-import { Actions, ROOT } from "./editor";
+import { JOURNAL_REQUEST_ID, ROOT } from "./constants";
+import { Actions } from "./editor";
 import { button, h, setAttr } from "./dom";
 import { LogPanel } from "./log";
 import { newRequestId, parseKernelMsgs } from "./protocol";
 import { type RowError, createRow, errorElement, updateRow } from "./row";
 import { ConversationStore, type StoreChange } from "./store";
 import { SnapshotGate } from "./sync";
-import { JOURNAL_REQUEST_ID, journalOf } from "./journal";
-import type { ErrorView, FrontMsg, KernelMsg } from "./types";
+import { journalOf } from "./journal";
+import type { ErrorView, FrontMsg, KernelMsg, ModelLike } from "./types";
 import { VirtualList } from "./virtual";
-
-/** The part of an anywidget model this view uses (a fake in tests). */
-export interface ModelLike {
-  get(name: string): unknown;
-  on(event: string, cb: (...args: any[]) => void): void;
-  off(event?: string | null, cb?: ((...args: any[]) => void) | null): void;
-  send(content: any, callbacks?: any, buffers?: any): void;
-}
 
 export interface ViewOptions {
   scheduler?: FrameScheduler;
@@ -30,7 +23,7 @@ export interface ViewOptions {
   overscan?: number;
 }
 
-const TRAITS = ["status", "endpoint", "dialect", "item_count", "event_count"] as const;
+const TRAITS = ["status", "endpoint", "dialect"] as const;
 const MAX_ERRORS = 200;
 const STATUSES = new Set(["connecting", "open", "reconnecting", "closed", "error"]);
 
@@ -341,10 +334,8 @@ export class ConversationView {
   }
 
   private updateCounts(): void {
-    const items = this.model.get("item_count");
-    const events = this.model.get("event_count");
-    this.itemCountEl.textContent = String(typeof items === "number" ? items : this.store.size);
-    this.eventCountEl.textContent = String(typeof events === "number" ? events : this.log.model.count);
+    this.itemCountEl.textContent = String(this.store.size);
+    this.eventCountEl.textContent = String(this.log.model.count);
   }
 
   // -- rows ---------------------------------------------------------------------------------

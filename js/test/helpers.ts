@@ -14,8 +14,6 @@ export class FakeModel {
       status: "open",
       endpoint: "embedded ws://127.0.0.1:1234/v1/realtime",
       dialect: "ga",
-      item_count: 0,
-      event_count: 0,
       ...traits,
     };
   }

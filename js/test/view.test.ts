@@ -58,14 +58,17 @@ describe("view lifecycle", () => {
     expect(t.$(".rnb-root")?.dataset.loaded).toBe("true");
   });
 
-  it("header shows status, endpoint and counts from traits, live", () => {
-    const t = mk({ status: "connecting", item_count: 3, event_count: 42 });
+  it("header shows status and endpoint from traits, live, and counts from what arrived", () => {
+    const t = mk({ status: "connecting" });
     expect(t.$(".rnb-status")?.dataset.status).toBe("connecting");
     expect(t.$(".rnb-endpoint")?.textContent).toContain("ws://127.0.0.1");
-    expect(t.$(".rnb-count-items")?.textContent).toBe("3");
+    t.model.custom({ ...snapshot(), events: 42 });
+    t.frame();
+    expect(t.$(".rnb-count-items")?.textContent).toBe(String(t.$$(".rnb-item").length));
     expect(t.$(".rnb-count-events")?.textContent).toBe("42");
     t.model.set("status", "reconnecting");
-    t.model.set("event_count", 43);
+    t.model.custom({ kind: "batch", events: 43, messages: [] });
+    t.frame();
     expect(t.$(".rnb-status")?.dataset.status).toBe("reconnecting");
     expect(t.$(".rnb-status")?.textContent).toBe("reconnecting");
     expect(t.$(".rnb-count-events")?.textContent).toBe("43");
@@ -393,7 +396,7 @@ describe("batches and the log panel's subscription", () => {
   const entry = (seq: number, type: string) => ({ seq, ts: 1_700_000_000 + seq, direction: "in", type, payload: { type } });
 
   it("applies a batch's messages in order and shows the kernel's event count", () => {
-    const t = mk({ item_count: undefined, event_count: undefined });
+    const t = mk();
     t.model.custom({ ...snapshot(), seq: 2, events: 7 });
     t.frame();
     expect(t.$(".rnb-count-events")?.textContent).toBe("7");

@@ -43,7 +43,7 @@ describe("anywidget entry", () => {
 
   it("a view opened later shows the newest event count, not the snapshot's", async () => {
     const snapshot = { kind: "snapshot", items: [msg("a", null, "hi")], errors: [], log: [], seq: 0, events: 3 };
-    const model = new FakeModel({ snapshot, change_seq: 0, journal_key: "k-counts", item_count: undefined, event_count: undefined });
+    const model = new FakeModel({ snapshot, change_seq: 0, journal_key: "k-counts" });
     const stop = (widget.initialize as (ctx: { model: unknown }) => () => void)({ model });
     model.custom({ kind: "batch", events: 500, messages: [] });
     const el = document.createElement("div");
