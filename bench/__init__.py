@@ -340,10 +340,10 @@ def recording_comms() -> Iterator[list[Any]]:
         comm.create_comm = original
 
 
-def detach_widget(widget: Any, session: Any) -> None:
-    """Stop a widget from listening to a session (the benchmarks create several in turn)."""
-    for lst, fn in ((session._record_listeners, widget._on_records),
-                    (session._log_listeners, widget._on_log),
-                    (session._status_listeners, widget._on_status)):
+def detach_widget(widget: Any, core: Any) -> None:
+    """Stop a widget from listening to a core (the benchmarks create several in turn)."""
+    for lst, fn in ((core.record_listeners, widget._on_records),
+                    (core.log_listeners, widget._on_log),
+                    (core.status_listeners, widget._on_status)):
         with contextlib.suppress(ValueError):
             lst.remove(fn)

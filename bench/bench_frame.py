@@ -3,7 +3,7 @@
 Run ``python bench/bench_frame.py`` (prints a report) or import it and call :func:`run`
 (returns the numbers as a dict, for an aggregator). No socket is involved: the change records
 are produced once by the conversation model from hand-built server events, then fed straight
-to an :class:`~realtime_nb.frame.ItemFrame`, so only the frame is measured.
+to an :class:`~realtime_nb.data.frame.ItemFrame`, so only the frame is measured.
 
 Targets (from the issue): the first ``df`` build at 100,000 rows within 1.5x of
 ``pd.DataFrame.from_records`` on the same rows in the same run (best of ``repeats`` each), and
@@ -26,10 +26,11 @@ if __package__ in (None, ""):
 
 import pandas as pd
 
-from realtime_nb.conversation import Change, Conversation, Record, ResponseChange
-from realtime_nb.frame import COLUMNS, ROW_FIELDS, ItemFrame
-from realtime_nb.items import Item
-from realtime_nb.protocol import ServerEvent
+from realtime_nb.core.conversation import Conversation
+from realtime_nb.core.items import Item
+from realtime_nb.core.protocol import ServerEvent
+from realtime_nb.core.records import Change, Record, ResponseChange
+from realtime_nb.data.frame import COLUMNS, ROW_FIELDS, ItemFrame
 
 N_ITEMS = 100_000
 BUILD_TARGET_RATIO = 1.5

@@ -164,7 +164,7 @@ def realtime_nb_session(url: str, n: int, widget: bool,
         if not done.wait(600):
             raise RuntimeError("realtime_nb never received the sentinel")
         t = time.perf_counter() - t0
-        log = conv._session.log
+        log = conv.log
         got_in = sum(1 for e in log if e["direction"] == "in")
         assert got_in == n + 1, f"conv.log holds {got_in} server events, not {n + 1}"
         assert log[len(log) - 1]["event_id"] == SENTINEL_ID

@@ -2,7 +2,7 @@
 
 For 10,000 and 50,000 items, a fresh subprocess (so no earlier benchmark's free memory hides
 the growth) feeds a realistic conversation (:func:`bench.items_events`: user messages and
-streamed answers of ~10 deltas on average, every event through ``Session._on_frame`` as the
+streamed answers of ~10 deltas on average, every event through ``Connection.receive`` as the
 socket would: parse, event log, model, ``conv.df`` listener) into an offline session, then
 reports
 
@@ -68,16 +68,16 @@ def _rss() -> int:
 
 def child(n_items: int, walk: bool) -> dict[str, Any]:
     from realtime_nb.client import RealtimeConversation
-    from realtime_nb.session import Session
+    from realtime_nb.core.connection import Connection
 
     # shared objects (module caches, interned names) exist before the baseline is read
-    warm = Session.offline("warm-up")
+    warm = Connection.offline()
     RealtimeConversation(warm)
     for event in items_events(4, MEAN_DELTAS):
-        warm._on_frame(json.dumps(event))
+        warm.receive(json.dumps(event))
     del warm
     before = _rss()
-    session = Session.offline("memory bench")
+    session = Connection.offline()
     conv = RealtimeConversation(session)
     n_events = json_events = json_items = 0
     for event in items_events(n_items, MEAN_DELTAS):
@@ -86,7 +86,7 @@ def child(n_items: int, walk: bool) -> dict[str, Any]:
         json_events += len(frame)
         if event["type"] == "conversation.item.done":
             json_items += len(json.dumps(event["item"]))
-        session._on_frame(frame)
+        session.receive(frame)
     after = _rss()
     assert len(session.model) == n_items and len(conv.df) == n_items
     parts: dict[str, int] = {}

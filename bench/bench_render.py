@@ -87,8 +87,8 @@ lines = ''.join(f"<div class='rnb-bench-line'>line {i}: lorem ipsum dolor sit am
 h = ipywidgets.HTML(lines)
 """
     end_to_end = """
-from realtime_nb.widget import ConversationWidget
-ConversationWidget(conv._session)
+from realtime_nb.notebook.widget import ConversationWidget
+ConversationWidget(conv)
 """
     stream = f"""
 done = threading.Event()

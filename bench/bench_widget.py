@@ -2,7 +2,7 @@
 conversation grows (100, 1,000 and 10,000 items), against the JSON size of the item.
 
 The conversation is fed through a real :class:`~realtime_nb.session.Session` (``offline()``,
-frames handed to ``_on_frame`` exactly as the socket would: parse, log, model, ``conv.df``
+frames handed to ``Connection.receive`` exactly as the socket would: parse, log, model, ``conv.df``
 listener, widget listener), so every message the widget sends is counted: the change
 messages (``inserted`` / ``updated`` / ``delta``), the batched ``log`` message and the trait
 updates (``item_count``, ``event_count``, ``change_seq``), each serialised like ipykernel does
@@ -59,9 +59,9 @@ class Feeder:
 
     def __init__(self) -> None:
         from realtime_nb.client import RealtimeConversation
-        from realtime_nb.session import Session
+        from realtime_nb.core.connection import Connection
 
-        self.session = Session.offline("widget bench")
+        self.session = Connection.offline()
         self.conv = RealtimeConversation(self.session)  # the conv.df listener, as in use
         self.ids = _Ids()
         self.prev: str | None = None
@@ -69,7 +69,7 @@ class Feeder:
 
     def feed(self, events: list[dict[str, Any]]) -> None:
         for event in events:
-            self.session._on_frame(json.dumps(event))
+            self.session.receive(json.dumps(event))
 
     def user(self) -> dict[str, Any]:
         events, self.prev = user_turn(self.ids, self.turn, self.prev)
@@ -124,12 +124,12 @@ def _split_answer(events: list[dict[str, Any]]) -> tuple[list[Any], list[Any], l
 
 
 def measure_at(feeder: Feeder, n_items: int) -> dict[str, Any]:
-    from realtime_nb.widget import ConversationWidget
+    from realtime_nb.notebook.widget import ConversationWidget
 
     feeder.fill(n_items)
     session = feeder.session
     with recording_comms():
-        widget = ConversationWidget(session)
+        widget = ConversationWidget(feeder.conv)
     try:
         _, snap_bytes, snap_wire, _ = widget.comm.totals()
         out: dict[str, Any] = {"items": len(session.model), "snapshot_bytes": snap_bytes,

@@ -7,7 +7,10 @@ environment. Display ``conv`` in JupyterLab to see and edit the conversation liv
 
 from __future__ import annotations
 
-from .client import RealtimeConversation, connect
+from .client import RealtimeConversation, connect, load
+from .core.items import Item
+from .core.waiters import Response
+from .data.parquet import read_parquet
 from .errors import (
     ConnectionClosedError,
     InvalidItemError,
@@ -16,10 +19,6 @@ from .errors import (
     RealtimeServerError,
     RealtimeTimeoutError,
 )
-from .items import Item
-from .parquet import read_parquet
-from .replay import load
-from .session import Response
 
 __version__ = "0.1.0"
 

@@ -12,7 +12,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from .server_state import DIALECTS
+from .core.protocol import DIALECT_NAMES as DIALECTS
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -1,90 +1,89 @@
-"""The public conversation object: ``conv = realtime_nb.connect()``.
+"""The facade: ``conv = realtime_nb.connect()``, ``realtime_nb.load(path)`` and the
+:class:`RealtimeConversation` they return.
 
-:class:`RealtimeConversation` is a thin facade over a :class:`~realtime_nb.session.Session`:
-each method builds a validated client event (:mod:`realtime_nb.protocol`), submits it and waits
-for the server's reply with a timeout. Every blocking method has an ``a``-prefixed async twin
-that never blocks the caller's event loop.
+A conversation is a live :class:`~realtime_nb.session.Session` (or, once loaded from a file,
+the sans-I/O :class:`~realtime_nb.core.connection.Connection` alone). Each method builds a
+validated client event (:mod:`realtime_nb.core.protocol`), submits it and waits for the
+server's answer with a timeout. Every blocking method has an ``a``-prefixed async twin that
+never blocks the caller's event loop; ``wait=False`` sends without waiting (returns ``None``)
+and ``wait="future"`` returns the call's ``concurrent.futures.Future``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import threading
 import weakref
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
-from . import protocol
-from .doneitems import AsyncDoneItems, DoneItems
+from .core import protocol
+from .core.connection import Callback, Connection
+from .core.eventlog import LogEntry
+from .core.items import Item
+from .core.validation import message
+from .core.waiters import ANSWERS, Response
+from .data.analysis import DataMixin
+from .data.frame import ItemFrame
 from .endpoints import Endpoint, resolve_endpoint
-from .errors import RealtimeError, RealtimeTimeoutError
-from .eventlog import LogEntry
-from .frame import ItemFrame
-from .items import Item, message
-from .session import Callback, Response, Session
+from .errors import ConnectionClosedError, RealtimeError, RealtimeTimeoutError
+from .session import Session
 
 if TYPE_CHECKING:
     from os import PathLike
-    from pathlib import Path
 
-    import pandas as pd
-
+    from .notebook.table import ItemTable
+    from .notebook.widget import ConversationWidget
     from .server import EmbeddedServer
-    from .table import ItemTable
-    from .widget import ConversationWidget
 
 DEFAULT_TIMEOUT = 30.0
-
-_WAIT_FOR = {
-    "item_done": "conversation.item.done",
-    "deleted": "conversation.item.deleted",
-    "retrieved": "conversation.item.retrieved",
-    "truncated": "conversation.item.truncated",
-    "response": "response.done",
-}
+Source = str | Mapping[str, Any] | None
+#: ``True``: wait and return the answer; ``False``: send, return ``None``; ``"future"``: send,
+#: return the ``concurrent.futures.Future`` of the answer.
+Wait = bool | Literal["future"]
 
 
-class RealtimeConversation:
-    """A live Realtime conversation: create items, ask for responses, watch every event.
+class RealtimeConversation(DataMixin):
+    """A Realtime conversation: create items, ask for responses, watch every event.
 
     Thread-safety: server events are applied on the session's own thread; reading ``items``
     from a cell takes a consistent snapshot. Callbacks registered with :meth:`on` run on that
     thread: keep them short, and use :meth:`send` (not the blocking methods) inside them.
     """
 
-    def __init__(
-        self,
-        session: Session,
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        server: EmbeddedServer | None = None,
-    ) -> None:
-        self._session = session
+    def __init__(self, source: Session | Connection, *, endpoint: Endpoint | None = None,
+                 timeout: float = DEFAULT_TIMEOUT, server: EmbeddedServer | None = None) -> None:
+        if isinstance(source, Session):
+            self._session: Session | None = source
+            self._core, self._lock, self.endpoint = source.core, source.lock, source.endpoint
+        else:
+            self._session, self._core, self._lock = None, source, threading.RLock()
+            self.endpoint = endpoint or Endpoint("offline://saved session", source.dialect.name,
+                                                 "offline")
         self.timeout = timeout
         self._server = server
         self._widget: Any = None
-        self._frame = ItemFrame(session)
+        self._events: Any = None  # the EventFrame, made on first use of `events`
+        self._frame = ItemFrame(self._core, self._lock)
 
     # ------------------------------------------------------------------ state
     @property
-    def endpoint(self) -> Endpoint:
-        return self._session.endpoint
-
-    @property
     def status(self) -> str:
-        """``connecting`` / ``open`` / ``closing`` / ``closed`` / ``error``."""
-        return self._session.status
+        """``connecting`` / ``open`` / ``reconnecting`` / ``closing`` / ``closed`` / ``error``."""
+        return self._core.status
 
     @property
     def items(self) -> list[Item]:
         """Copies of the items in the server's conversation order."""
-        with self._session.lock:
-            return [item.copy() for item in self._session.model]
+        with self._lock:
+            return [item.copy() for item in self._core.model]
 
     def item(self, item_id: str) -> Item:
         """One item by id (a copy); ``KeyError`` if the conversation has no such item."""
-        with self._session.lock:
-            found = self._session.model.get(item_id)
+        with self._lock:
+            found = self._core.model.get(item_id)
             if found is None:
                 raise KeyError(item_id)
             return found.copy()
@@ -92,79 +91,89 @@ class RealtimeConversation:
     @property
     def errors(self) -> list[RealtimeError]:
         """Every ``error`` event the server sent, oldest first."""
-        return list(self._session.errors)
+        return list(self._core.errors)
 
     @property
     def log(self) -> list[LogEntry]:
         """The raw event log (both directions) as dicts; see ``conv.events`` for a DataFrame."""
-        return self._session.log.entries()  # parsed outside the lock: receiving goes on
+        return self._core.log.entries()  # parsed outside the lock: receiving goes on
 
     @property
     def skipped(self) -> int:
         """How many server frames or events could not be applied (logged with the reason)."""
-        return self._session.skipped
+        return self._core.skipped
 
     @property
     def session_config(self) -> dict[str, Any]:
         """The session configuration from the last ``session.created`` / ``session.updated``."""
-        with self._session.lock:
-            return dict(self._session.model.session)
+        with self._lock:
+            return dict(self._core.model.session)
 
     def __len__(self) -> int:
-        return len(self._session.model)
+        return len(self._core.model)
 
     def __repr__(self) -> str:
-        return (
-            f"<RealtimeConversation {self.endpoint.name} status={self.status} "
-            f"items={len(self)} events={len(self._session.log)}>"
-        )
+        return (f"<RealtimeConversation {self.endpoint.name} status={self.status} "
+                f"items={len(self)} events={len(self._core.log)}>")
 
     # ------------------------------------------------------------------ waiting
-    def _call(self, event: dict[str, Any], kind: str, key: str | None,
-              timeout: float | None) -> Any:
-        """Submit and wait; refused (before sending) on the session's own thread."""
-        if self._session.in_session_thread:
-            raise RealtimeError(
-                "a blocking call from a realtime_nb callback would wait forever; "
-                "use conv.send(...) (or wait=False) there"
-            )
-        future = self._session.submit(event, None if kind == "sent" else kind, key)
-        return self._wait(future, event, kind, timeout)
+    def _submit(self, event: dict[str, Any], kind: str | None = None,
+                key: str | None = None) -> concurrent.futures.Future[Any]:
+        if self._session is None:
+            raise ConnectionClosedError(f"this conversation is not connected: "
+                                        f"{self._core.reason or self._core.status}")
+        return self._session.submit(event, kind, key)
 
-    def _wait(self, future: concurrent.futures.Future[Any], event: dict[str, Any], kind: str,
-              timeout: float | None) -> Any:
+    def _call(self, event: dict[str, Any], kind: str | None, key: str | None,
+              timeout: float | None, wait: Wait = True) -> Any:
+        """Submit, then wait (refused on the session's own thread), or not (see :data:`Wait`)."""
+        if wait == "future":
+            return self._submit(event, kind, key)
+        if not wait:
+            self._submit(event, kind, key)
+            return None
+        if self._session is not None and self._session.in_session_thread:
+            raise RealtimeError("a blocking call from a realtime_nb callback would wait forever; "
+                                "use conv.send(...) (or wait=False) there")
+        future = self._submit(event, kind, key)
         limit = self.timeout if timeout is None else timeout
         try:
             return future.result(limit)
         except concurrent.futures.TimeoutError:
-            self._session.forget(future)
+            self._forget(future)
             raise RealtimeTimeoutError(self._timeout_text(event, kind, limit)) from None
+        except KeyboardInterrupt:  # Jupyter's interrupt: do not leave a response running
+            self._forget(future, cancel=True)
+            raise
 
-    async def _await(self, future: concurrent.futures.Future[Any], event: dict[str, Any],
-                     kind: str, timeout: float | None) -> Any:
+    async def _await(self, event: dict[str, Any], kind: str | None, key: str | None,
+                     timeout: float | None) -> Any:
+        future = self._submit(event, kind, key)
         limit = self.timeout if timeout is None else timeout
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), limit)
         except (asyncio.TimeoutError, TimeoutError):
-            self._session.forget(future)
+            self._forget(future)
             raise RealtimeTimeoutError(self._timeout_text(event, kind, limit)) from None
+        except asyncio.CancelledError:
+            self._forget(future, cancel=True)
+            raise
 
-    def _timeout_text(self, event: dict[str, Any], kind: str, limit: float) -> str:
-        return (
-            f"no {_WAIT_FOR.get(kind, kind)} within {limit:g}s for {event['type']} "
-            f"(event_id {event['event_id']}); the session is {self.status}"
-        )
+    def _forget(self, future: concurrent.futures.Future[Any], cancel: bool = False) -> None:
+        if self._session is not None:
+            self._session.forget(future, cancel=cancel)
 
-    # ------------------------------------------------------------------ building events
-    def _create_event(
-        self,
-        item: str | Mapping[str, Any] | None,
-        role: str,
-        text: str | None,
-        previous_item_id: str | None,
-        metadata: dict[str, str] | None,
-        item_id: str | None,
-    ) -> dict[str, Any]:
+    def _timeout_text(self, event: dict[str, Any], kind: str | None, limit: float) -> str:
+        wanted = ANSWERS.get(kind or "", "the send")
+        with self._lock:
+            why = self._core.waiting_text()
+        return f"no {wanted} within {limit:g}s for {event['type']} (event_id " \
+               f"{event['event_id']}); {why}"
+
+    # ------------------------------------------------------------------ item calls
+    def _create_event(self, item: Source, role: str, text: str | None,
+                      previous_item_id: str | None, metadata: dict[str, str] | None,
+                      item_id: str | None) -> dict[str, Any]:
         if item is None and text is None:
             raise TypeError("create() needs text, or an item dict")
         if isinstance(item, str):
@@ -173,30 +182,20 @@ class RealtimeConversation:
             text, item = item, None
         if item is None:
             built = message(text, role, metadata=metadata)
-        else:
-            if not isinstance(item, Mapping):
-                raise TypeError(f"item must be a dict or a string, got {type(item).__name__}")
+        elif isinstance(item, Mapping):
             built = dict(item)
             if metadata is not None:
                 built["metadata"] = metadata
+        else:
+            raise TypeError(f"item must be a dict or a string, got {type(item).__name__}")
         if item_id is not None:
             built["id"] = item_id
         built.setdefault("id", protocol.new_item_id())
         return protocol.item_create(built, previous_item_id)
 
-    # ------------------------------------------------------------------ item calls
-    def create(
-        self,
-        item: str | Mapping[str, Any] | None = None,
-        *,
-        role: str = "user",
-        text: str | None = None,
-        previous_item_id: str | None = None,
-        metadata: dict[str, str] | None = None,
-        id: str | None = None,
-        wait: bool = True,
-        timeout: float | None = None,
-    ) -> Item | None:
+    def create(self, item: Source = None, *, role: str = "user", text: str | None = None,
+               previous_item_id: str | None = None, metadata: dict[str, str] | None = None,
+               id: str | None = None, wait: Wait = True, timeout: float | None = None) -> Any:
         """Send ``conversation.item.create`` and return the item once the server finalised it.
 
         ``create("Hello")`` is a user message; ``role=`` picks system or assistant; an item
@@ -207,78 +206,57 @@ class RealtimeConversation:
         :class:`~realtime_nb.RealtimeServerError` if the server rejects it.
         """
         event = self._create_event(item, role, text, previous_item_id, metadata, id)
-        if not wait:
-            self._session.submit(event, "item_done", event["item"]["id"])
-            return None
-        return self._call(event, "item_done", event["item"]["id"], timeout)
+        return self._call(event, "item_done", event["item"]["id"], timeout, wait)
 
-    async def acreate(
-        self,
-        item: str | Mapping[str, Any] | None = None,
-        *,
-        role: str = "user",
-        text: str | None = None,
-        previous_item_id: str | None = None,
-        metadata: dict[str, str] | None = None,
-        id: str | None = None,
-        timeout: float | None = None,
-    ) -> Item:
+    async def acreate(self, item: Source = None, *, role: str = "user", text: str | None = None,
+                      previous_item_id: str | None = None,
+                      metadata: dict[str, str] | None = None, id: str | None = None,
+                      timeout: float | None = None) -> Item:
         """Async twin of :meth:`create`."""
         event = self._create_event(item, role, text, previous_item_id, metadata, id)
-        fut = self._session.submit(event, "item_done", event["item"]["id"])
-        return await self._await(fut, event, "item_done", timeout)
+        return await self._await(event, "item_done", event["item"]["id"], timeout)
 
-    def delete(self, item_id: str, *, timeout: float | None = None) -> str:
+    def delete(self, item_id: str, *, wait: Wait = True, timeout: float | None = None) -> Any:
         """``conversation.item.delete``; returns the id once ``conversation.item.deleted`` came."""
-        event = protocol.item_delete(item_id)
-        return self._call(event, "deleted", item_id, timeout)
+        return self._call(protocol.item_delete(item_id), "deleted", item_id, timeout, wait)
 
     async def adelete(self, item_id: str, *, timeout: float | None = None) -> str:
-        event = protocol.item_delete(item_id)
-        return await self._await(self._session.submit(event, "deleted", item_id), event,
-                                 "deleted", timeout)
+        return await self._await(protocol.item_delete(item_id), "deleted", item_id, timeout)
 
-    def retrieve(self, item_id: str, *, timeout: float | None = None) -> Item:
+    def retrieve(self, item_id: str, *, wait: Wait = True, timeout: float | None = None) -> Any:
         """``conversation.item.retrieve``; returns the merged item from the server's answer."""
-        event = protocol.item_retrieve(item_id)
-        return self._call(event, "retrieved", item_id, timeout)
+        return self._call(protocol.item_retrieve(item_id), "retrieved", item_id, timeout, wait)
 
     async def aretrieve(self, item_id: str, *, timeout: float | None = None) -> Item:
-        event = protocol.item_retrieve(item_id)
-        return await self._await(self._session.submit(event, "retrieved", item_id), event,
-                                 "retrieved", timeout)
+        return await self._await(protocol.item_retrieve(item_id), "retrieved", item_id, timeout)
 
     def truncate(self, item_id: str, content_index: int = 0, audio_end_ms: int = 0, *,
-                 timeout: float | None = None) -> Item | None:
+                 wait: Wait = True, timeout: float | None = None) -> Any:
         """``conversation.item.truncate``; the item once ``conversation.item.truncated`` came."""
         event = protocol.item_truncate(item_id, content_index, audio_end_ms)
-        return self._call(event, "truncated", item_id, timeout)
+        return self._call(event, "truncated", item_id, timeout, wait)
 
     async def atruncate(self, item_id: str, content_index: int = 0, audio_end_ms: int = 0, *,
                         timeout: float | None = None) -> Item | None:
         event = protocol.item_truncate(item_id, content_index, audio_end_ms)
-        return await self._await(self._session.submit(event, "truncated", item_id), event,
-                                 "truncated", timeout)
+        return await self._await(event, "truncated", item_id, timeout)
 
     # ------------------------------------------------------------------ responses
-    def respond(self, response: Mapping[str, Any] | None = None, *, wait: bool = True,
-                timeout: float | None = None, **params: Any) -> Response | None:
+    def respond(self, response: Mapping[str, Any] | None = None, *, wait: Wait = True,
+                timeout: float | None = None, **params: Any) -> Any:
         """``response.create``; returns the :class:`Response` when ``response.done`` arrives.
 
         Keyword arguments become response parameters (``instructions=...``,
-        ``conversation="none"``, ``output_modalities=["text"]``).
+        ``conversation="none"``, ``output_modalities=["text"]``). Interrupting the wait
+        (Jupyter's stop button) cancels the response.
         """
         event = protocol.response_create({**(response or {}), **params})
-        if not wait:
-            self._session.submit(event, "response")
-            return None
-        return self._call(event, "response", None, timeout)
+        return self._call(event, "response", None, timeout, wait)
 
     async def arespond(self, response: Mapping[str, Any] | None = None, *,
                        timeout: float | None = None, **params: Any) -> Response:
         event = protocol.response_create({**(response or {}), **params})
-        return await self._await(self._session.submit(event, "response"), event, "response",
-                                 timeout)
+        return await self._await(event, "response", None, timeout)
 
     def cancel(self, response_id: str | None = None) -> str:
         """``response.cancel`` (fire and forget); returns the client event id."""
@@ -303,98 +281,57 @@ class RealtimeConversation:
         callbacks. With ``wait=True`` it returns once the frame is on the wire.
         """
         clean = protocol.validate_client_event(event)
-        if wait:
-            self._call(clean, "sent", None, timeout)
-        else:
-            self._session.submit(clean)
+        self._call(clean, None, None, timeout, wait)
         return str(clean["event_id"])
 
     def on(self, event_type: str, callback: Callback) -> Callback:
         """Call ``callback(event)`` for each server event of this type (GA or beta name), or
         every event with ``"*"``. Returns the callback, so it works as a decorator."""
-        self._session.on(event_type, callback)
+        with self._lock:
+            self._core.callbacks.setdefault(event_type, []).append(callback)
         return callback
 
     def off(self, event_type: str, callback: Callback | None = None) -> None:
-        self._session.off(event_type, callback)
+        with self._lock:
+            if callback is None:
+                self._core.callbacks.pop(event_type, None)
+            elif callback in self._core.callbacks.get(event_type, ()):
+                self._core.callbacks[event_type].remove(callback)
 
     # ------------------------------------------------------------------ display
     @property
     def widget(self) -> ConversationWidget:
         """The live, editable list of this conversation (created on first use)."""
         if self._widget is None:
-            from .widget import ConversationWidget
+            from .notebook.widget import ConversationWidget
 
-            self._widget = ConversationWidget(self._session)
+            self._widget = ConversationWidget(self)
         return self._widget
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
 
-    # ---- analysis
-    _events: Any = None  # the EventFrame, made on first use of `events`
-
-    @property
-    def df(self) -> pd.DataFrame:
-        """The done items as a DataFrame, one row per item that reached done, in conversation
-        order; always current when read (see ``realtime_nb.frame`` and the README's column
-        table). Deleted items keep their row with ``deleted=True``:
-        ``conv.df[~conv.df.deleted]`` is the live conversation. Each read is a cheap shallow
-        copy; editing it never changes the session or the next read."""
-        return self._frame.frame()
-
-    @property
-    def events(self) -> pd.DataFrame:
-        """The event log (both directions) as a DataFrame: ``seq``, ``ts``, ``direction``,
-        ``type``, ``event_id``, ``item_id``, ``response_id``, ``error_code``, ``payload``
-        (dict, audio replaced by its length) and ``note``."""
-        if self._events is None:
-            from .events import EventFrame
-
-            self._events = EventFrame(self._session)
-        return self._events.frame()
-
-    def save(self, path: str | PathLike[str]) -> Path:
-        """Write every logged event to ``path`` as JSON lines; ``realtime_nb.load(path)``
-        rebuilds the conversation, ``df`` and ``events`` offline. Returns the path."""
-        from .replay import save
-
-        return save(self, path)
-
-    def to_parquet(self, path: str | PathLike[str], *, events: bool = False, **kwargs: Any
-                   ) -> Path:
-        """Write ``df`` (or ``events`` with ``events=True``) to Parquet so that
-        ``realtime_nb.read_parquet(path)`` gives it back with every dtype and object cell."""
-        from .parquet import to_parquet
-
-        return to_parquet(self.events if events else self.df, path, **kwargs)
+    def _call_later(self, seconds: float, fn: Callable[[], Any]) -> None:
+        """Run ``fn`` soon on the session's thread (a timer thread when not connected)."""
+        if self._session is not None:
+            self._session.call_later(seconds, fn)
+        else:
+            timer = threading.Timer(seconds, fn)
+            timer.daemon = True
+            timer.start()
 
     def table(self, *, interval: float = 0.5) -> ItemTable:
         """A live table widget of ``df`` that refreshes at most every ``interval`` seconds and
         sends only the rows that changed."""
-        from .table import ItemTable
+        from .notebook.table import ItemTable
 
-        return ItemTable(self._frame, interval=interval)
-
-    def done_items(self, timeout: float | None = None, *, count: int | None = None
-                   ) -> DoneItems:
-        """Iterate items as they reach done, from this call on (copies).
-
-        Stops quietly when no item lands for ``timeout`` seconds (default: ``conv.timeout``;
-        ``math.inf`` waits until the session closes), after ``count`` items, or when the
-        session closes. ``for item in conv.done_items(timeout=5): ...``
-        """
-        return DoneItems(self._frame, self.timeout if timeout is None else timeout, count)
-
-    def adone_items(self, timeout: float | None = None, *, count: int | None = None
-                    ) -> AsyncDoneItems:
-        """Async twin of :meth:`done_items`: ``async for item in conv.adone_items(): ...``."""
-        return AsyncDoneItems(self._frame, self.timeout if timeout is None else timeout, count)
+        return ItemTable(self._frame, self._call_later, interval=interval)
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
         """Close the connection (the conversation, log and items stay readable)."""
-        self._session.close()
+        if self._session is not None:
+            self._session.close()
 
     def __enter__(self) -> RealtimeConversation:
         return self
@@ -403,22 +340,12 @@ class RealtimeConversation:
         self.close()
 
 
-def connect(
-    provider: str | None = None,
-    *,
-    model: str | None = None,
-    url: str | None = None,
-    headers: Mapping[str, str] | None = None,
-    dialect: str | None = None,
-    api_key: str | None = None,
-    iam_token: str | None = None,
-    folder_id: str | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
-    open_timeout: float = 15.0,
-    reconnect: bool = True,
-    max_attempts: int = 8,
-    backoff: tuple[float, float] = (0.25, 8.0),
-) -> RealtimeConversation:
+def connect(provider: str | None = None, *, model: str | None = None, url: str | None = None,
+            headers: Mapping[str, str] | None = None, dialect: str | None = None,
+            api_key: str | None = None, iam_token: str | None = None,
+            folder_id: str | None = None, timeout: float = DEFAULT_TIMEOUT,
+            open_timeout: float = 15.0, reconnect: bool = True, max_attempts: int = 8,
+            backoff: tuple[float, float] = (0.25, 8.0)) -> RealtimeConversation:
     """Open a Realtime conversation.
 
     * ``connect()`` — the embedded offline server on 127.0.0.1 (started on first use);
@@ -444,6 +371,22 @@ def connect(
     conv = RealtimeConversation(session, timeout=timeout, server=server)
     global _LAST
     _LAST = weakref.ref(conv)
+    return conv
+
+
+def load(path: str | PathLike[str]) -> RealtimeConversation:
+    """Rebuild a saved conversation offline: same items, ``df`` and ``events``, no connection
+    (its blocking calls raise :class:`~realtime_nb.ConnectionClosedError`)."""
+    from .data.saved import read_entries
+
+    head, entries = read_entries(path)
+    name = head.get("dialect") if head.get("dialect") in protocol.DIALECT_NAMES else "ga"
+    core = Connection.offline(str(name), f"loaded from {Path(path).name}")
+    endpoint = Endpoint(f"offline://{head.get('endpoint') or 'saved session'}",
+                        core.dialect.name, "offline", head.get("model"))
+    conv = RealtimeConversation(core, endpoint=endpoint)
+    for entry in entries:
+        core.replay_entry(entry)
     return conv
 
 

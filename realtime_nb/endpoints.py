@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from .core.protocol import DIALECT_NAMES as DIALECTS
 from .errors import RealtimeError
-from .protocol import DIALECTS
 
 if TYPE_CHECKING:
     from .server import EmbeddedServer

@@ -18,7 +18,6 @@ from IPython.display import display
 
 from .client import RealtimeConversation, last_conversation
 from .errors import RealtimeError
-from .protocol import response_create
 
 _USAGE = (
     "usage: %%rnb [conv] [--role system|user|assistant] [--after ITEM_ID | --root] [--respond]\n"
@@ -89,7 +88,7 @@ class RealtimeMagics(Magics):
         except ValueError as exc:
             print(f"%rnb: {exc}")
             return
-        reason = conv._session.close_reason
+        reason = conv._core.reason
         extra = f" ({reason})" if reason and conv.status != "open" else ""
         print(f"{conv.endpoint.name}: {conv.status}{extra}; {len(conv)} items, "
               f"{len(conv.log)} events, {len(conv.errors)} errors")
@@ -103,7 +102,7 @@ def _stream_response(conv: RealtimeConversation, poll: float = 0.05) -> None:
     """
     before = {item.id for item in conv.items}
     handle = display("…", display_id=True)
-    future = conv._session.submit(response_create(), "response")
+    future = conv.respond(wait="future")
     deadline = time.monotonic() + conv.timeout
     shown = ""
     while time.monotonic() < deadline:
@@ -116,7 +115,7 @@ def _stream_response(conv: RealtimeConversation, poll: float = 0.05) -> None:
             break
         time.sleep(poll)
     if not future.done():
-        conv._session.forget(future)
+        conv._forget(future)
         print(f"%%rnb: no response.done within {conv.timeout:g}s")
         return
     resp = future.result()

@@ -1,4 +1,5 @@
-"""The session: one WebSocket connection, owned by a background thread with its own event loop.
+"""The session: the only socket. A background thread with its own event loop drives one
+:class:`~realtime_nb.core.connection.Connection` over ``websockets``, with backoff.
 
 Why a thread: in a Jupyter kernel a cell runs on the kernel's event loop, and a cell that
 blocks (``time.sleep``, a blocking ``.result()``) freezes every task on that loop. A thread with
@@ -6,50 +7,47 @@ its own loop keeps receiving, keeps the model current and pushes widget updates 
 while a cell is busy. Cells wait on it through ``concurrent.futures`` (blocking, with a timeout)
 or ``asyncio.wrap_future`` (non-blocking), so no ``nest_asyncio`` is needed.
 
-Data flows one way: socket -> :func:`~realtime_nb.protocol.parse_server_event` -> event log ->
-:class:`~realtime_nb.conversation.Conversation` -> record listeners (widget, DataFrame) ->
-waiting calls -> user callbacks.
+Everything the session knows and decides lives in the sans-I/O core (``session.core``); this
+module only moves frames between the socket and the core, under :attr:`Session.lock`, and runs
+the user's ``on(...)`` callbacks outside it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import concurrent.futures
 import contextlib
-import json
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from .conversation import Conversation, Record, Skipped
+from .core.connection import Connection, Step
+from .core.waiters import Call
 from .endpoints import Endpoint
-from .errors import ConnectionClosedError, ProtocolError, RealtimeServerError
-from .eventlog import EventLog, LogEntry
-from .protocol import ServerEvent, canonical_type, parse_server_event, to_dialect
-from .resync import replay_events
-from .waiters import Response, Waiters
+from .errors import ConnectionClosedError
 
 logger = logging.getLogger("realtime_nb")
 
-RecordListener = Callable[[list[Record], ServerEvent], None]
-LogListener = Callable[[int], None]  # called with the new entry's seq
-StatusListener = Callable[[str], None]
-Callback = Callable[[ServerEvent], Any]
-
 #: Frames above this are refused by the socket (a memory guard; the session reconnects).
 MAX_FRAME = 256 * 1024 * 1024
-#: Frames above this are logged with their size, counted and skipped; the session goes on.
-MAX_EVENT_BYTES = 16 * 1024 * 1024
+
+
+class CallFuture(concurrent.futures.Future[Any]):
+    """The future of one submitted client event; ``event_id`` names the event (a server
+    ``error`` about it carries the same id)."""
+
+    event_id = ""
 
 
 class Session:
-    """One connection and the conversation model it feeds. Thread-safe; see the module doc."""
+    """One conversation's connection: socket, thread and loop around ``core``. Thread-safe:
+    every use of ``core`` holds ``lock``."""
 
     def __init__(
         self,
@@ -62,73 +60,26 @@ class Session:
     ) -> None:
         self.endpoint = endpoint
         self.open_timeout = open_timeout
-        self.reconnect = reconnect
-        self.max_attempts = max_attempts
         self.backoff = backoff
-        self.model = Conversation()
-        self.log = EventLog()
-        self.errors: list[RealtimeServerError] = []
-        self.skipped = 0
-        self.status = "connecting"
-        self.close_reason: str | None = None
+        self.core = Connection(endpoint.dialect, reconnect=reconnect, max_attempts=max_attempts)
         self.lock = threading.RLock()
-        self._record_listeners: list[RecordListener] = []
-        self._log_listeners: list[LogListener] = []
-        self._status_listeners: list[StatusListener] = []
-        self._callbacks: dict[str, list[Callback]] = {}
-        self._waiters = Waiters()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name="realtime_nb-session",
                                         daemon=True)
-        self._queue: collections.deque[tuple[dict[str, Any], concurrent.futures.Future[None]]]
-        self._queue = collections.deque()
-        self._queue_lock = threading.Lock()
         self._wake = asyncio.Event()  # binds to the session loop on first use (3.10+)
-        self._session_config: dict[str, Any] = {}
-        self._fatal: str | None = None
-        self._greeted = False
-        self._replay_ids: set[str] = set()
         self._ws: ClientConnection | None = None
         self._ready = concurrent.futures.Future[None]()
+        self._futures: dict[concurrent.futures.Future[Any], Call] = {}
+        self.core.status_listeners.append(self._on_status)
 
-    # ------------------------------------------------------------------ offline replay
-    @classmethod
-    def offline(cls, name: str = "saved session", dialect: str = "ga") -> Session:
-        """A session with no connection, fed by :meth:`replay` (``realtime_nb.load``)."""
-        session = cls(Endpoint(f"offline://{name}", dialect, "offline", None, {}))
-        session.status = "closed"
-        session.close_reason = "offline replay"
-        session._ready.set_result(None)
-        return session
+    @property
+    def status(self) -> str:
+        return self.core.status
 
-    def replay(self, entry: LogEntry) -> None:
-        """Apply one logged entry as it happened: a client event is logged, a server event
-        applied, and a ``local`` record re-logged (a resync drops the unfinished response
-        items again, as the live session did)."""
-        payload = dict(entry["payload"])
-        if entry["direction"] == "out":
-            with self.lock:
-                self._emit_log(self.log.append("out", payload, entry["ts"]))
-        elif entry["direction"] == "local":
-            with self.lock:
-                if entry["type"] == "realtime_nb.resync":
-                    self._notify(self.model.discard_unfinished_responses())
-                self._emit_log(self.log.append("local", payload, entry["ts"],
-                                               type=entry["type"], note=entry["note"]))
-        elif entry["type"] == "invalid":
-            self._log_invalid(str(payload.get("raw", "")), entry["note"] or "invalid frame",
-                              entry["ts"])
-        else:
-            raw_type = str(payload.get("type"))
-            self._on_event(ServerEvent(canonical_type(raw_type), raw_type, payload, entry["ts"]))
-
-    def _notify(self, records: list[Record]) -> None:
-        """Hand records that no server event caused (a resync) to the record listeners."""
-        if not records:
-            return
-        cause = ServerEvent("realtime_nb.resync", "realtime_nb.resync", {})
-        for fn in list(self._record_listeners):
-            _safe(fn, records, cause)
+    @property
+    def close_reason(self) -> str | None:
+        """Why the session is not open (or was reconnected), in words."""
+        return self.core.reason
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Session:
@@ -144,10 +95,18 @@ class Session:
             ) from None
         return self
 
+    def _on_status(self, status: str) -> None:
+        if self._ready.done():
+            return
+        if status == "open":
+            self._ready.set_result(None)
+        elif status in ("error", "closed"):
+            self._ready.set_exception(ConnectionClosedError(self.core.reason or status))
+
     def call_later(self, seconds: float, fn: Callable[[], Any]) -> None:
         """Run ``fn`` on the session thread after ``seconds`` (listeners batch their work this
-        way: no extra thread competing for the GIL with the receive loop). An offline session
-        has no running loop; a timer thread runs it then."""
+        way: no extra thread competing for the GIL with the receive loop). Once the loop has
+        stopped, a timer thread runs it."""
         loop = self._loop
         if loop.is_running() and not loop.is_closed():
             if self.in_session_thread:
@@ -161,333 +120,163 @@ class Session:
 
     def _run_loop(self) -> None:
         asyncio.set_event_loop(self._loop)
-        self._loop.run_forever()
-
-    async def _connect(self) -> ClientConnection:
-        return await websockets.connect(
-            self.endpoint.url,
-            additional_headers=dict(self.endpoint.headers),
-            open_timeout=self.open_timeout,
-            max_size=MAX_FRAME,
-            proxy=None,
-        )
+        try:
+            self._loop.run_forever()
+        finally:
+            self._loop.close()
 
     async def _main(self) -> None:
-        """Connect, receive until the connection ends, and reconnect with backoff unless the
-        client closed, the failure is fatal, or the attempts ran out."""
-        attempt = 0
-        reason = ""
+        """Connect, receive until the connection ends, and reconnect with backoff while the
+        core says so."""
         while True:
             try:
-                ws = await self._connect()
+                ws = await websockets.connect(
+                    self.endpoint.url, additional_headers=dict(self.endpoint.headers),
+                    open_timeout=self.open_timeout, max_size=MAX_FRAME, proxy=None)
             except Exception as exc:  # handshake failures of every kind end here
-                reason = _describe_connect_error(exc, self.endpoint)
-                fatal = _fatal_handshake(exc)
-                if not self._ready.done() or fatal or not self._retry_allowed(attempt):
-                    self._give_up(reason if not self._ready.done() or fatal
-                                  else f"gave up after {attempt} reconnect attempts: {reason}")
-                    return
-                attempt += 1
-                await asyncio.sleep(self._backoff(attempt))
-                continue
-            if self._ready.done():
-                self._resync()
-            self._greeted = False
-            reason, clean = await self._run_connection(ws)
-            if self._greeted:
-                attempt = 0
-            if self.status == "closing":
-                self._set_status("closed", reason)
+                with self.lock:
+                    step = self.core.connect_failed(_describe_connect_error(exc, self.endpoint),
+                                                    fatal=_fatal_handshake(exc))
+            else:
+                with self.lock:
+                    self.core.connection_opened(time.monotonic())
+                reason = await self._run_connection(ws)
+                with self.lock:
+                    step = self.core.connection_lost(
+                        reason, time.monotonic(), server_closed=ws.protocol.close_rcvd is not None)
+            if not step.retry or not await self._pause(step):
                 break
-            if not self._ready.done():
-                self._give_up(f"connection closed before session.created: {reason}")
-                return
-            if self._fatal is not None:
-                self._give_up(f"{self._fatal}; not reconnecting")
-                return
-            if not self._retry_allowed(attempt):
-                self._set_status("closed" if clean else "error", reason)
-                break
-            attempt += 1
-            self._set_status("reconnecting", f"{reason}; reconnecting (attempt {attempt})")
-            await asyncio.sleep(self._backoff(attempt))
-        self._fail_all(ConnectionClosedError(f"connection closed: {reason}"))
 
-    def _retry_allowed(self, attempt: int) -> bool:
-        return self.reconnect and attempt < self.max_attempts
-
-    def _backoff(self, attempt: int) -> float:
-        """Exponential backoff with full jitter, capped."""
+    async def _pause(self, step: Step) -> bool:
+        """Sleep the backoff of ``step``; False if the client closed meanwhile."""
         base, cap = self.backoff
-        return random.uniform(0.5, 1.0) * min(cap, base * 2 ** (attempt - 1))
+        delay = random.uniform(0.5, 1.0) * min(cap, base * 2 ** (step.attempt - 1))
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline:
+            if self.core.status == "closing":
+                with self.lock:
+                    self.core.closed()
+                return False
+            await asyncio.sleep(min(0.05, deadline - time.monotonic()))
+        return True
 
-    def _give_up(self, reason: str) -> None:
-        self._set_status("error", reason)
-        err = ConnectionClosedError(reason)
-        if not self._ready.done():
-            self._ready.set_exception(err)
-        self._fail_all(err)
-
-    async def _run_connection(self, ws: ClientConnection) -> tuple[str, bool]:
-        """Receive on one connection until it ends; return (reason, closed cleanly)."""
+    async def _run_connection(self, ws: ClientConnection) -> str:
+        """Receive on one connection until it ends; return how it ended."""
         self._ws = ws
         sender = asyncio.create_task(self._send_loop(ws))
+        core, lock = self.core, self.lock
         try:
-            async for frame in ws:
-                self._on_frame(frame)
+            while True:
+                # bytes, undecoded: a text frame that is not UTF-8 is one invalid frame for
+                # the core to log and count, not a reason to fail the whole connection
+                frame = await ws.recv(decode=False)
+                with lock:
+                    event = core.receive(frame)
+                if core.send_ready:
+                    core.send_ready = False
+                    self._wake.set()
+                if event is not None and core.callbacks:
+                    for fn in core.callbacks_for(event):
+                        _safe(fn, event)
         except websockets.ConnectionClosed:
             pass
-        except Exception as exc:  # a bug in a listener must not kill the thread silently
+        except Exception as exc:  # a bug must not kill the thread silently
             logger.exception("realtime_nb receive loop failed")
             with contextlib.suppress(Exception):
                 await ws.close()
-            return f"receive loop failed: {exc!r}", False
+            return f"receive loop failed: {exc!r}"
         finally:
             sender.cancel()
             self._ws = None
-        return _close_text(ws), _clean_close(ws)
-
-    def _resync(self) -> None:
-        """After a reconnect: rebuild the conversation in the new server session (see
-        :mod:`realtime_nb.resync`), then re-send what was in flight, then the queue."""
-        with self.lock:
-            in_flight = self._waiters.in_flight()
-            pending_ids = {w.key for w in in_flight if w.kind == "item_done"}
-            self._notify(self.model.discard_unfinished_responses())
-            keep = [item for item in self.model if item.id not in pending_ids]
-            events = replay_events(keep, self._session_config)
-            stale = self._replay_ids
-            self._replay_ids = {str(e["event_id"]) for e in events}
-            for w in in_flight:
-                w.sent = False
-                w.response_id = None
-                events.append(w.event)  # type: ignore[arg-type]
-            with self._queue_lock:
-                # a replay that a second drop interrupted is superseded by this one
-                self._queue = collections.deque(
-                    q for q in self._queue if q[0].get("event_id") not in stale)
-                head = [(e, concurrent.futures.Future[None]()) for e in events]
-                self._queue.extendleft(reversed(head))
-            self._wake.set()
-            self._log_local("resync", f"replaying {len(keep)} items and {len(in_flight)} "
-                            "requests in the new server session")
+        return _close_text(ws)
 
     async def _send_loop(self, ws: ClientConnection) -> None:
-        """Send queued events in order; an event leaves the queue only once it is on the wire,
+        """Send the core's outbox in order; an event leaves it only once it is on the wire,
         so a drop keeps it for the next connection."""
+        core, lock = self.core, self.lock
         while True:
             await self._wake.wait()
             while True:
-                with self._queue_lock:
-                    if not self._queue:
+                with lock:
+                    call = core.next_to_send()
+                    if call is None:
                         self._wake.clear()
                         break
-                    event, done = self._queue[0]
-                try:
-                    text = json.dumps(to_dialect(event, self.endpoint.dialect))
-                except Exception as exc:
-                    with self._queue_lock:
-                        self._queue.popleft()
-                    done.set_exception(exc)
-                    self._fail_event(str(event.get("event_id")), exc)
-                    continue
+                    try:
+                        text = core.encode(call)
+                    except Exception as exc:
+                        core.refuse(call, exc)
+                        continue
                 await ws.send(text)  # ConnectionClosed ends the loop; the event stays queued
-                with self._queue_lock:
-                    self._queue.popleft()
-                with self.lock:
-                    self._track_sent(event)
-                    self._emit_log(self.log.append("out", event))
-                if not done.done():
-                    done.set_result(None)
-
-    def _track_sent(self, event: dict[str, Any]) -> None:
-        self._waiters.mark_sent(str(event.get("event_id")))
-        if event.get("type") == "session.update" and isinstance(event.get("session"), dict):
-            self._session_config.update(event["session"])
-
-    def _log_local(self, what: str, reason: str | None) -> None:
-        with self.lock:
-            self._emit_log(self.log.append(
-                "local", {"type": f"realtime_nb.{what}", "status": self.status,
-                          "reason": reason}))
+                with lock:
+                    core.sent(call)
 
     def close(self, timeout: float = 5.0) -> None:
         """Close the connection and stop the thread. Idempotent."""
-        if self.status in ("closed",) and not self._thread.is_alive():
-            return
-        if self.status not in ("closed", "error"):
-            self._set_status("closing", None)
-        ws = self._ws
+        with self.lock:
+            self.core.close()
+        ws, loop = self._ws, self._loop
         if ws is not None and self.in_session_thread:
-            # from a callback: close without waiting on this very thread (its idle loop stays)
-            self._loop.create_task(ws.close())
+            # from a callback: close without waiting on this very thread
+            loop.create_task(ws.close())
             return
-        if ws is not None and self._loop.is_running():
-            fut = asyncio.run_coroutine_threadsafe(ws.close(), self._loop)
+        if ws is not None and loop.is_running():
+            fut = asyncio.run_coroutine_threadsafe(ws.close(), loop)
             with contextlib.suppress(Exception):
                 fut.result(timeout)
-        if self.status == "closing":
-            self._set_status("closed", "closed by the client")
-        self._fail_all(ConnectionClosedError("the session was closed"))
-        if self._loop.is_running():
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+        with self.lock:
+            self.core.closed()
+        if loop.is_running():
+            loop.call_soon_threadsafe(loop.stop)
+        if self._thread.is_alive() and not self.in_session_thread:
             self._thread.join(timeout)
 
     @property
     def in_session_thread(self) -> bool:
         return threading.current_thread() is self._thread
 
-    # ------------------------------------------------------------------ listeners
-    def add_record_listener(self, fn: RecordListener) -> None:
-        self._record_listeners.append(fn)
-
-    def add_log_listener(self, fn: LogListener) -> None:
-        self._log_listeners.append(fn)
-
-    def add_status_listener(self, fn: StatusListener) -> None:
-        self._status_listeners.append(fn)
-
-    def on(self, event_type: str, fn: Callback) -> None:
-        self._callbacks.setdefault(event_type, []).append(fn)
-
-    def off(self, event_type: str, fn: Callback | None = None) -> None:
-        if fn is None:
-            self._callbacks.pop(event_type, None)
-        else:
-            with contextlib.suppress(ValueError):
-                self._callbacks.get(event_type, []).remove(fn)
-
-    def _set_status(self, status: str, reason: str | None) -> None:
-        changed = status != self.status
-        self.status = status
-        if reason is not None:
-            self.close_reason = reason
-        if changed and self._ready.done() and status != "closing":
-            self._log_local("status", reason)
-        for fn in list(self._status_listeners):
-            _safe(fn, status)
-
-    def _emit_log(self, seq: int) -> None:
-        if self._log_listeners:
-            for fn in tuple(self._log_listeners):
-                _safe(fn, seq)
-
-    # ------------------------------------------------------------------ receiving
-    def _on_frame(self, frame: str | bytes) -> None:
-        if len(frame) > MAX_EVENT_BYTES:
-            head = frame[:200]
-            self._log_invalid(head, f"frame of {len(frame):,} bytes is over the "
-                              f"{MAX_EVENT_BYTES:,}-byte limit for one event; skipped")
-            return
-        try:
-            event = parse_server_event(frame)
-        except ProtocolError as exc:
-            self._log_invalid(frame, str(exc))
-            return
-        self._on_event(event, frame)
-
-    def _on_event(self, event: ServerEvent, raw: str | bytes | None = None) -> None:
-        """Apply one server event; ``raw`` is the frame it was read from (the log keeps it)."""
-        with self.lock:
-            seq = self.log.append("in", event.data, event.received_at, raw=raw)
-            records = self.model.apply(event)
-            for rec in records:
-                if isinstance(rec, Skipped):
-                    notes = [r.reason for r in records if isinstance(r, Skipped)]
-                    self.skipped += len(notes)
-                    note = "; ".join(notes)
-                    self.log.set_note(seq, note)
-                    logger.warning("skipped %s: %s", event.type, note)
-                    break
-            if self._log_listeners:
-                self._emit_log(seq)
-            for fn in tuple(self._record_listeners):
-                try:
-                    fn(records, event)
-                except Exception:
-                    logger.exception("realtime_nb listener %r failed", fn)
-            if event.type == "error" or self._waiters._all:  # (len() costs a Python call)
-                self._resolve(event, records)
-        if event.type == "session.created":
-            self._greeted = True
-            if not self._ready.done():
-                self._set_status("open", None)
-                self._ready.set_result(None)
-            elif self.status == "reconnecting":
-                self._set_status("open", "reconnected")
-        if self._callbacks:
-            for key in dict.fromkeys((event.type, event.raw_type, "*")):
-                for fn in list(self._callbacks.get(key, ())):
-                    _safe(fn, event)
-
-    def _log_invalid(self, frame: str | bytes, reason: str, ts: float | None = None) -> None:
-        text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
-        with self.lock:
-            self.skipped += 1
-            self._emit_log(self.log.append("in", {"type": "invalid", "raw": text[:2000]}, ts,
-                                           note=reason))
-        logger.warning("skipped a server frame: %s", reason)
-
-    def _resolve(self, event: ServerEvent, records: list[Record]) -> None:
-        if event.type == "error":
-            err = RealtimeServerError.from_event(event.data)
-            self.errors.append(err)
-            if (err.code or "") in FATAL_ERROR_CODES or (err.type or "") in FATAL_ERROR_CODES:
-                self._fatal = f"fatal server error: {err.message}"
-            if not (err.event_id and self._waiters.fail_event(err.event_id, err)):
-                logger.warning("server error: %s", err)
-            return
-        self._waiters.resolve(event, records, self.model, self.endpoint.dialect == "beta")
-
-    def _fail_event(self, event_id: str, exc: BaseException) -> None:
-        with self.lock:
-            self._waiters.fail_event(event_id, exc)
-
-    def _fail_all(self, exc: BaseException) -> None:
-        with self.lock:
-            self._waiters.fail_all(exc)
-
     # ------------------------------------------------------------------ sending
-    def submit(
-        self, event: dict[str, Any], kind: str | None = None, key: str | None = None
-    ) -> concurrent.futures.Future[Any]:
-        """Queue a validated client event; return a future for its reply.
-
-        With ``kind`` the future resolves when the matching server event arrives (or an
-        ``error`` naming this event's ``event_id``); without, when the frame has been sent.
-        """
-        if self.status not in ("open", "connecting", "reconnecting"):
-            why = f": {self.close_reason}" if self.close_reason else ""
-            raise ConnectionClosedError(f"the session is {self.status}{why}")
-        to_dialect(event, self.endpoint.dialect)  # refuse what this server cannot carry, now
-        sent: concurrent.futures.Future[None] = concurrent.futures.Future()
-        waiter = None
-        if kind is not None:
-            with self.lock:
-                waiter = self._waiters.add(kind, key, event)
-        with self._queue_lock:
-            self._queue.append((event, sent))
-        self._loop.call_soon_threadsafe(self._wake.set)
-        return waiter.future if waiter is not None else sent
-
-    def forget(self, future: concurrent.futures.Future[Any]) -> None:
-        """Drop the waiter of a future whose caller gave up (timeout, cancellation)."""
+    def submit(self, event: dict[str, Any], kind: str | None = None, key: str | None = None
+               ) -> CallFuture:
+        """Queue a validated client event; return a future for its answer (see
+        :meth:`Connection.submit <realtime_nb.core.connection.Connection.submit>`)."""
+        future = CallFuture()
         with self.lock:
-            self._waiters.forget(future)
+            call = self.core.submit(event, kind, key)
+            future.event_id = call.event_id
+            self._futures[future] = call
+            call.add_done_callback(lambda c: self._settle(future, c))
+            self.core.send_ready = False
+        self._loop.call_soon_threadsafe(self._wake.set)
+        return future
+
+    def _settle(self, future: concurrent.futures.Future[Any], call: Call) -> None:
+        self._futures.pop(future, None)
+        if future.done():
+            return
+        if call.error is not None:
+            future.set_exception(call.error)
+        else:
+            future.set_result(call.result)
+
+    def forget(self, future: concurrent.futures.Future[Any], *, cancel: bool = False) -> None:
+        """The caller of ``future`` gave up (timeout; ``cancel``: an interrupt, whose
+        response is cancelled too)."""
+        with self.lock:
+            call = self._futures.pop(future, None)
+            if call is not None:
+                self.core.forget(call, cancel=cancel)
+            ready = self.core.send_ready
+            self.core.send_ready = False
+        if ready and self._loop.is_running():
+            self._loop.call_soon_threadsafe(self._wake.set)
 
 
 def _safe(fn: Callable[..., Any], *args: Any) -> None:
     try:
         fn(*args)
     except Exception:
-        logger.exception("realtime_nb listener %r failed", fn)
-
-
-FATAL_ERROR_CODES = frozenset({
-    "invalid_api_key", "insufficient_quota", "authentication_error", "permission_denied",
-    "unauthorized", "forbidden", "model_not_found", "account_deactivated",
-})
+        logger.exception("realtime_nb callback %r failed", fn)
 
 
 def _fatal_handshake(exc: BaseException) -> bool:
@@ -496,16 +285,17 @@ def _fatal_handshake(exc: BaseException) -> bool:
     return status in (400, 401, 403, 404)
 
 
-def _clean_close(ws: ClientConnection) -> bool:
-    rcvd = ws.protocol.close_rcvd
-    return rcvd is not None and rcvd.code in (1000, 1001)
-
-
 def _close_text(ws: ClientConnection) -> str:
-    rcvd = ws.protocol.close_rcvd
-    if rcvd is None:
+    """How a connection ended, in words: the close frame the server sent, or the one this
+    client sent when it failed the connection (a frame over the size limit: 1009)."""
+    protocol = ws.protocol
+    if protocol.close_rcvd is not None:
+        close, who = protocol.close_rcvd, "the server closed the connection"
+    elif protocol.close_sent is not None:
+        close, who = protocol.close_sent, "the client failed the connection"
+    else:
         return "connection lost without a close frame"
-    return f"code {rcvd.code}" + (f" ({rcvd.reason})" if rcvd.reason else "")
+    return f"{who} with code {close.code}" + (f" ({close.reason})" if close.reason else "")
 
 
 def _describe_connect_error(exc: BaseException, endpoint: Endpoint) -> str:
@@ -521,4 +311,4 @@ def _describe_connect_error(exc: BaseException, endpoint: Endpoint) -> str:
     return f"could not connect to {where}: {exc.__class__.__name__}"
 
 
-__all__ = ["Response", "Session"]
+__all__ = ["CallFuture", "Session"]

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from realtime_nb.changebatch import ChangeBatch
-from realtime_nb.conversation import Change, Conversation
-from realtime_nb.protocol import parse_server_event
+from realtime_nb.core.conversation import Conversation
+from realtime_nb.core.protocol import parse_server_event
+from realtime_nb.core.records import Change
+from realtime_nb.notebook.changebatch import ChangeBatch
 
 
 class BrowserStore:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from realtime_nb.conversation import Change, Conversation, ResponseChange, Skipped
-from realtime_nb.protocol import parse_server_event
+from realtime_nb.core.conversation import Conversation
+from realtime_nb.core.protocol import parse_server_event
+from realtime_nb.core.records import Change, ResponseChange, Skipped
 
 
 def ev(type_: str, **fields):

@@ -26,10 +26,11 @@ from pandas.testing import assert_frame_equal
 import realtime_nb as rnb
 from realtime_nb import ConnectionClosedError
 from realtime_nb.client import RealtimeConversation
+from realtime_nb.core.connection import Connection
+from realtime_nb.core.items import ITEM_TYPES
+from realtime_nb.data.events import EVENT_COLUMNS
+from realtime_nb.data.frame import COLUMNS, USAGE_COLUMNS, empty_frame
 from realtime_nb.demo import WEATHER_TOOL
-from realtime_nb.events import EVENT_COLUMNS
-from realtime_nb.frame import COLUMNS, empty_frame
-from realtime_nb.session import Session
 
 TOOLS = [WEATHER_TOOL]
 
@@ -63,7 +64,7 @@ def check_schema(df: pd.DataFrame) -> None:
     assert tuple(df.columns) == COLUMNS
     for name, dtype in EXPECTED_DTYPES.items():
         assert df[name].dtype == dtype, (name, df[name].dtype)
-    assert list(df["type"].cat.categories[:7]) == list(rnb.items.ITEM_TYPES)
+    assert list(df["type"].cat.categories[:7]) == list(ITEM_TYPES)
     assert list(df["role"].cat.categories) == ["system", "user", "assistant"]
     assert list(df["status"].cat.categories) == ["completed", "incomplete", "in_progress"]
     assert df.index.name == "item_id" and df.index.dtype == "str"
@@ -161,7 +162,7 @@ def test_rows_for_every_item_type_with_values_and_dtypes(conv):
     assert df.loc[made[6].id, "extra"]["tools"][0]["name"] == "search"
     assert df.loc["mcp_resp_1", "extra"]["approve"] is True
     assert not df.deleted.any() and df.response_id.isna().all()
-    assert df[list(rnb.frame.USAGE_COLUMNS)].isna().all().all()
+    assert df[list(USAGE_COLUMNS)].isna().all().all()
     assert (df.latency_s >= 0).all() and (df.done_at >= df.created_at).all()
     assert_live_matches(conv)
 
@@ -283,14 +284,14 @@ class Feeder:
     """Hand-built GA server events into an offline session, with a clock."""
 
     def __init__(self) -> None:
-        self.session = Session.offline("test")
+        self.session = Connection.offline()
         self.conv = RealtimeConversation(self.session)
         self.t = 1_700_000_000.0
         self.n = 0
 
     def send(self, payload: dict[str, Any]) -> None:
         self.t += 0.125
-        self.session.replay(_event(payload, self.t))
+        self.session.replay_entry(_event(payload, self.t))
 
     def new_id(self) -> str:
         self.n += 1
@@ -313,10 +314,10 @@ class Feeder:
 
     def rebuilt(self) -> pd.DataFrame:
         """The frame of a fresh offline session fed the same log (one full build)."""
-        fresh = Session.offline("fresh")
+        fresh = Connection.offline()
         conv = RealtimeConversation(fresh)
         for entry in self.conv.log:
-            fresh.replay(entry)
+            fresh.replay_entry(entry)
         return conv.df
 
 
@@ -423,7 +424,7 @@ def test_unknown_item_types_and_roles_extend_the_categories():
     assert list(df.type.cat.categories)[-1] == "reasoning"
     assert df.loc["item_a", "type"] == "message"
     assert_frame_equal(df, f.rebuilt())
-    assert list(first.type.cat.categories) == list(rnb.items.ITEM_TYPES)
+    assert list(first.type.cat.categories) == list(ITEM_TYPES)
 
 
 def test_beta_dialect_rows(embedded_server):
@@ -673,7 +674,7 @@ def test_table_sends_only_new_or_changed_rows_at_a_bounded_rate(conv):
     rows = [r for m in sent for r in m["rows"]]
     assert {r["item_id"] for r in rows} <= {made[2].id, made[3].id}
     assert any(r["item_id"] == made[2].id and r["deleted"] for r in rows)
-    keys = [r["key"] for r in table._frame.display_rows()]
+    keys = [r["key"] for r in table._rows(None)]
     assert len(set(keys)) == len(keys)
     table.close()
     conv.create("after close")
@@ -681,18 +682,11 @@ def test_table_sends_only_new_or_changed_rows_at_a_bounded_rate(conv):
     assert all(r["item_id"] != conv.items[-1].id for m in sent for r in m["rows"])
 
 
-def test_table_script_is_plain_dom_text_only():
-    from realtime_nb.table import _ESM
-
-    assert "innerHTML" not in _ESM and "insertAdjacentHTML" not in _ESM
-    assert "textContent" in _ESM
-
-
 def test_column_store_frames_never_change_and_never_leak_writes():
     """Frames are views of the store's buffers: a frame handed out earlier never changes,
     and writing into any handed-out frame (even after the store moved on and dropped its
     own objects) never reaches the store."""
-    from realtime_nb.columns import ColumnStore
+    from realtime_nb.data.columns import ColumnStore
 
     kinds = {"obj": "object", "num": "Int64", "cat": "category", "txt": "string",
              "flag": "bool", "when": "datetime", "ratio": "Float64"}
@@ -775,42 +769,17 @@ console.log(JSON.stringify({
 """
 
 
-def test_table_script_keeps_rows_in_key_order_as_text(tmp_path):
-    """The inline front end, run in node with a tiny DOM stand-in."""
-    import shutil
-    import subprocess
-
-    from realtime_nb.table import _ESM
-
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
-    module = tmp_path / "table.mjs"
-    module.write_text(_ESM)
-    harness = tmp_path / "harness.mjs"
-    harness.write_text(NODE_HARNESS)
-    out = subprocess.run([node, str(harness), str(module)], capture_output=True, text=True,
-                         timeout=60)
-    assert out.returncode == 0, out.stderr
-    got = json.loads(out.stdout)
-    assert got["sent"] == [{"kind": "snapshot_request"}]
-    assert got["ids"] == ["r", "a", "m", "b"]  # ordered by key, whatever the arrival order
-    assert got["numbers"] == ["0", "1", "2", ""]  # deleted rows are not counted
-    assert got["text"] == "<b>r</b>"  # shown as text, never parsed as HTML
-    assert got["classes"] == ["", "", "", "deleted"]
-
-
 def test_deltas_before_and_after_done_reach_the_row():
     """A delta to a live item without a row changes no row (the listener's fast return); the
     row appears at done with the streamed text and response id; a delta after done updates
     the row's text; a watcher hears of the rows that changed, and of nothing else."""
-    session = Session.offline("deltas")
+    session = Connection.offline()
     conv = RealtimeConversation(session)
     heard: list[list[str]] = []
-    conv._frame.add_watcher(lambda ids, reset: heard.append(list(ids)))
+    conv._frame.watchers.append(lambda ids, reset: heard.append(list(ids)))
 
     def send(event: dict[str, Any]) -> None:
-        session._on_frame(json.dumps(event))
+        session.receive(json.dumps(event))
 
     item = {"id": "a", "type": "message", "role": "assistant", "status": "in_progress",
             "content": []}

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from realtime_nb import ProtocolError
-from realtime_nb.conversation import Conversation
-from realtime_nb.protocol import SERVER_EVENT_ALIASES, ServerEvent, parse_server_event
+from realtime_nb.core.conversation import Conversation
+from realtime_nb.core.protocol import SERVER_EVENT_ALIASES, ServerEvent, parse_server_event
 
 IDS = ["a", "b", "c", "d", "root", ""]
 TYPES = [
@@ -231,7 +231,7 @@ AUDIO_TYPES = ["response.output_audio.delta", "response.audio.delta", "input_aud
 @settings(max_examples=200, deadline=None)
 @given(st.integers(0, 2**32 - 1))
 def test_log_entries_strip_audio_and_read_ids_by_the_rules(seed):
-    from realtime_nb.eventlog import EventLog
+    from realtime_nb.core.eventlog import EventLog
 
     rng = random.Random(seed)
     log = EventLog()

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from realtime_nb import InvalidItemError, ProtocolError
-from realtime_nb.items import message, validate_item
-from realtime_nb.protocol import (
+from realtime_nb.core.protocol import (
     SERVER_EVENT_ALIASES,
     item_create,
     parse_server_event,
     to_dialect,
     validate_client_event,
 )
+from realtime_nb.core.validation import message, validate_item
 
 
 @pytest.mark.parametrize(
@@ -163,15 +163,3 @@ def test_parse_refuses_exactly_what_json_refuses(frame):
         assert str(info.value).startswith(f"frame is not JSON: {exc}")
     else:
         assert f"frame is JSON {type(data).__name__}, not an object" in str(info.value)
-
-
-def test_parse_without_orjson_is_the_same(monkeypatch):
-    from realtime_nb import protocol
-
-    frame = '{"type": "response.text.delta", "delta": "hi", "n": 1.5, "big": 99999999999999999999}'
-    fast = parse_server_event(frame)
-    monkeypatch.setattr(protocol, "_orjson_loads", None)
-    slow = parse_server_event(frame)
-    assert (fast.type, fast.raw_type, _typed(fast.data)) == (
-        slow.type, slow.raw_type, _typed(slow.data))
-    assert fast.type == "response.output_text.delta"

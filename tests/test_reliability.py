@@ -126,11 +126,13 @@ def test_one_hundred_random_drops_lose_and_duplicate_nothing():
             t = threading.Thread(target=dropper, daemon=True)
             t.start()
             step = 0
+            asked: list[str] = []  # the message each respond() answered
             while t.is_alive() or step < 10:
                 step += 1
                 item = conv.create(f"message {step}")
                 if step % 3 == 0:
                     conv.respond()
+                    asked.append(f"message {step}")
                 if step % 7 == 0:
                     conv.create(role="system", text=f"note {step}", previous_item_id="root")
                 if step % 11 == 0:
@@ -142,6 +144,12 @@ def test_one_hundred_random_drops_lose_and_duplicate_nothing():
             truth = server_ids(srv)
             mine = [i.id for i in conv.items]
             assert mine == truth and len(set(mine)) == len(mine)
+            assert conv.errors == []  # nothing sent twice, nothing refused
+            # each respond() left exactly one answer, in the client and on the server
+            said = [i.text for i in conv.items if i.role == "assistant"]
+            for text in asked:
+                assert said.count(f'You said: "{text}". This is the offline responder.') == 1
+            assert len(said) == len(asked)
             df = getattr(conv, "df", None)
             if df is not None:
                 live = df[~df["deleted"]]

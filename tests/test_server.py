@@ -24,8 +24,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from realtime_nb import responder
-from realtime_nb.server import EmbeddedServer, default_server
+from realtime_nb.server import EmbeddedServer, default_server, responder
 
 EVENT_ID = re.compile(r"^event_[A-Za-z0-9]{21}$")
 ITEM_ID = re.compile(r"^item_[A-Za-z0-9]{21}$")

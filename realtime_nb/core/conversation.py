@@ -1,127 +1,61 @@
 """The conversation model: a faithful, I/O-free copy of the server's conversation.
 
-Feed it every :class:`~realtime_nb.protocol.ServerEvent` with :meth:`Conversation.apply`; it
-returns small change records (:class:`Change`, :class:`ResponseChange`, :class:`Skipped`) that
-the widget, the DataFrame and callbacks consume. It never raises on server input: an event it
-cannot use becomes a :class:`Skipped` record with the reason.
+Feed it every :class:`~realtime_nb.core.protocol.ServerEvent` with :meth:`Conversation.apply`;
+it returns small change records (:mod:`realtime_nb.core.records`) that the widget, the
+DataFrame and the waiting calls consume. It never raises on server input: an event it cannot
+use becomes a :class:`~realtime_nb.core.records.Skipped` record with the reason.
 
 Order follows ``previous_item_id``: ``None`` puts an item at the head (as servers report the
 first item), a known id right after that item, and an id the model never saw appends the item
 at the end with ``flagged=True``, so nothing is dropped.
-
-Records hold the live :class:`~realtime_nb.items.Item`; consume them at once or copy the item.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from .items import Item
+from .items import FINAL_STATUSES, Item
+from .order import LinkedOrder
 from .protocol import ServerEvent
+from .records import Change, Delta, Record, ResponseChange, Skipped
 
-ChangeKind = Literal["inserted", "updated", "removed"]
-_FINAL = ("completed", "incomplete")
-
-
-@dataclass(frozen=True)
-class Delta:
-    """Streamed text appended to one field of an item (for cheap front-end patches)."""
-
-    field: Literal["text", "transcript", "arguments"]
-    text: str
-    content_index: int | None = None
-
-    def __init__(self, field: Literal["text", "transcript", "arguments"], text: str,
-                 content_index: int | None = None) -> None:
-        # What the generated __init__ does, without a frozen object.__setattr__ per field
-        # (one of these is made per streamed delta).
-        self.__dict__.update(field=field, text=text, content_index=content_index)
-
-
-@dataclass(frozen=True)
-class Change:
-    """An item was inserted, updated or removed.
-
-    ``done`` is true on the change that first finalised the item (``conversation.item.done``,
-    or a final status in beta servers that never send it). ``delta`` is set when the update was
-    only streamed text. ``previous_item_id`` is the item's predecessor after the change.
-    """
-
-    kind: ChangeKind
-    item: Item
-    event_type: str
-    previous_item_id: str | None = None
-    done: bool = False
-    delta: Delta | None = None
-    ts: float = 0.0
-    response_id: str | None = None
-
-    def __init__(self, kind: ChangeKind, item: Item, event_type: str,
-                 previous_item_id: str | None = None, done: bool = False,
-                 delta: Delta | None = None, ts: float = 0.0,
-                 response_id: str | None = None) -> None:
-        # The generated __init__'s work, 2-3x faster (see Delta.__init__).
-        self.__dict__.update(kind=kind, item=item, event_type=event_type,
-                             previous_item_id=previous_item_id, done=done, delta=delta, ts=ts,
-                             response_id=response_id)
-
-    @property
-    def item_id(self) -> str:
-        return self.item.id
-
-
-@dataclass(frozen=True)
-class ResponseChange:
-    """A response finished (``response.done``): its status, usage and output item ids."""
-
-    response_id: str
-    status: str | None
-    usage: dict[str, Any] | None
-    item_ids: tuple[str, ...]
-    ts: float = 0.0
-    kind: Literal["response_done"] = "response_done"
-
-    def __init__(self, response_id: str, status: str | None, usage: dict[str, Any] | None,
-                 item_ids: tuple[str, ...], ts: float = 0.0,
-                 kind: Literal["response_done"] = "response_done") -> None:
-        # The generated __init__'s work, faster (see Delta.__init__).
-        self.__dict__.update(response_id=response_id, status=status, usage=usage,
-                             item_ids=item_ids, ts=ts, kind=kind)
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """An event the model could not apply, with the reason (logged and counted upstream)."""
-
-    event_type: str
-    reason: str
-    kind: Literal["skipped"] = "skipped"
-
-
-Record = Change | ResponseChange | Skipped
+#: Text delta events -> (the part's field, the type of a part the delta creates).
+TEXT_DELTAS: dict[str, tuple[str, str]] = {
+    "response.output_text.delta": ("text", "output_text"),
+    "response.output_audio_transcript.delta": ("transcript", "output_audio"),
+    "conversation.item.input_audio_transcription.delta": ("transcript", "input_audio"),
+}
+#: Events that finish a text field -> (the part's field, the event's field, a new part's type).
+TEXT_DONES: dict[str, tuple[str, str, str]] = {
+    "response.output_text.done": ("text", "text", "output_text"),
+    "response.output_audio_transcript.done": ("transcript", "transcript", "output_audio"),
+    "conversation.item.input_audio_transcription.completed": ("transcript", "transcript",
+                                                              "input_audio"),
+}
 
 
 @dataclass
-class _Response:
+class ResponseState:
+    """A response as the model knows it: its status (``None`` until it is final) and the
+    ids of its output items in order."""
+
     id: str
     status: str | None = None
     item_ids: list[str] = field(default_factory=list)
+    finished: bool = False
 
 
 class Conversation:
-    """Items keyed by id in a doubly linked order. No I/O, no widgets, no threads."""
+    """Items keyed by id in a linked order. No I/O, no widgets, no threads."""
 
     def __init__(self) -> None:
         self._items: dict[str, Item] = {}
-        self._prev: dict[str, str | None] = {}
-        self._next: dict[str, str | None] = {}
-        self._head: str | None = None
-        self._tail: str | None = None
+        self._order = LinkedOrder()
         self._done: set[str] = set()
         self._item_response: dict[str, str] = {}
-        self._responses: dict[str, _Response] = {}
+        self.responses: dict[str, ResponseState] = {}
         self.session: dict[str, Any] = {}
 
     # ---------------------------------------------------------------- reading
@@ -132,20 +66,14 @@ class Conversation:
         return item_id in self._items
 
     def __iter__(self) -> Iterator[Item]:
-        node = self._head
-        while node is not None:
-            yield self._items[node]
-            node = self._next[node]
+        items = self._items
+        return (items[i] for i in self._order)
 
     def get(self, item_id: str) -> Item | None:
         return self._items.get(item_id)
 
-    def items(self) -> list[Item]:
-        """The items in conversation order (live objects: copy before keeping)."""
-        return list(self)
-
     def ids(self) -> list[str]:
-        return [item.id for item in self]
+        return list(self._order)
 
     def is_done(self, item_id: str) -> bool:
         return item_id in self._done
@@ -153,38 +81,18 @@ class Conversation:
     def response_of(self, item_id: str) -> str | None:
         return self._item_response.get(item_id)
 
-    @property
-    def last_id(self) -> str | None:
-        return self._tail
-
     # ---------------------------------------------------------------- linking
-    def _link(self, item_id: str, after: str | None) -> None:
-        """Insert ``item_id`` after ``after`` (``None``: at the head); keeps every
-        ``previous_item_id`` it touches in step with the links."""
-        nxt = self._head if after is None else self._next[after]
-        self._prev[item_id] = after
-        self._next[item_id] = nxt
-        if after is None:
-            self._head = item_id
-        else:
-            self._next[after] = item_id
-        if nxt is None:
-            self._tail = item_id
-        else:
-            self._prev[nxt] = item_id
-            self._items[nxt].previous_item_id = item_id
-        self._items[item_id].previous_item_id = after
+    def _link(self, item: Item, after: str | None) -> None:
+        """Insert ``item`` after ``after`` (``None``: at the head), keeping every
+        ``previous_item_id`` it touches in step with the order."""
+        nxt = self._order.insert(item.id, after)
+        if nxt is not None:
+            self._items[nxt].previous_item_id = item.id
+        item.previous_item_id = after
 
     def _unlink(self, item_id: str) -> None:
-        prev, nxt = self._prev.pop(item_id), self._next.pop(item_id)
-        if prev is None:
-            self._head = nxt
-        else:
-            self._next[prev] = nxt
-        if nxt is None:
-            self._tail = prev
-        else:
-            self._prev[nxt] = prev
+        prev, nxt = self._order.remove(item_id)
+        if nxt is not None:
             self._items[nxt].previous_item_id = prev
 
     def _remove(self, item_id: str) -> Item:
@@ -196,16 +104,15 @@ class Conversation:
         """Link a new item where the event says it belongs (``anchor``: its
         ``previous_item_id`` if a string, when ``has_anchor``: the event has that field)."""
         if not has_anchor:
-            after = self._tail
+            after = self._order.tail
+        elif anchor is None or anchor == "root":
+            after = None
+        elif anchor in self._items and anchor != item.id:
+            after = anchor
         else:
-            if anchor is None or anchor == "root":
-                after = None
-            elif anchor in self._items and anchor != item.id:
-                after = anchor
-            else:
-                after = self._tail
-                item.flagged = True
-        self._link(item.id, after)
+            after = self._order.tail
+            item.flagged = True
+        self._link(item, after)
 
     def _maybe_move(self, item: Item, has_anchor: bool, anchor: str | None) -> bool:
         """Follow a changed ``previous_item_id`` on a later event; True if the item moved."""
@@ -215,41 +122,31 @@ class Conversation:
             anchor = None
         if anchor == item.id or (anchor is not None and anchor not in self._items):
             return False
-        if self._prev.get(item.id) == anchor:
-            item.flagged = False
+        item.flagged = False
+        if self._order.prev(item.id) == anchor:
             return False
         self._unlink(item.id)
-        self._link(item.id, anchor)
-        item.flagged = False
+        self._link(item, anchor)
         return True
 
-    def discard_unfinished_responses(self) -> list[Record]:
-        """Remove items of responses that never finished (their server session is gone).
-
-        Used after a dropped connection: a half-streamed answer cannot be finished by the new
-        server session; its deltas stay in the event log and the request is asked again.
-        """
-        records: list[Record] = []
-        for item in list(self):
-            if item.id in self._done or item.id not in self._item_response:
-                continue
-            self._remove(item.id)
-            records.append(Change("removed", item, "realtime_nb.resync", item.previous_item_id,
-                                  response_id=self._item_response.get(item.id)))
-        return records
+    # ---------------------------------------------------------------- after a lost connection
+    def drop(self, item_id: str, ts: float, cause: str) -> Change:
+        """Remove an item that no server event removed (a response dropped after a lost
+        connection); ``KeyError`` if it is not in the conversation."""
+        prev = self._order.prev(item_id)
+        item = self._remove(item_id)
+        return Change("removed", item, cause, prev, ts=ts,
+                      response_id=self._item_response.get(item_id))
 
     # ---------------------------------------------------------------- applying
     def apply(self, event: ServerEvent) -> list[Record]:
         """Apply one server event; return what changed. Never raises on bad input."""
-        spec = _TEXT_DELTAS.get(event.type)
-        if spec is None:
-            handler = _HANDLERS.get(event.type)
-            if handler is None:
-                return []
+        spec = TEXT_DELTAS.get(event.type)
         try:
-            if spec is not None:  # the bulk of a stream: straight to the handler
+            if spec is not None:  # the bulk of a stream: straight to the delta handler
                 return self._text_delta(event, spec[0], spec[1])
-            return handler(self, event)
+            handler = _HANDLERS.get(event.type)
+            return handler(self, event) if handler is not None else []
         except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
             return [Skipped(event.type, f"malformed {event.type}: {exc!r}")]
 
@@ -261,25 +158,22 @@ class Conversation:
         if not isinstance(iid, str) or not iid:
             return [Skipped(etype, "event has no item with a string id")]
         item_done = etype == "conversation.item.done"
+        snapshot = Item.from_wire(raw)
+        if item_done and snapshot.status not in FINAL_STATUSES:
+            snapshot.status = "completed"  # done is final; servers that omit the status mean it
+        done_now = final and iid not in self._done and (item_done
+                                                        or snapshot.status in FINAL_STATUSES)
+        if done_now:
+            self._done.add(iid)
         rid = self._item_response.get(iid)
         existing = self._items.get(iid)
         if existing is None:
-            new = Item.from_wire(raw)
-            if item_done and new.status not in _FINAL:
-                new.status = "completed"  # done is final; servers that omit the status mean this
-            self._items[iid] = new
-            self._place(new, has_anchor, anchor)
-            done_now = final and iid not in self._done and (item_done or new.status in _FINAL)
-            if done_now:
-                self._done.add(iid)
-            return [Change("inserted", new, etype, new.previous_item_id, done_now, None, ts,
-                           rid)]
-        status = existing.merge_wire(raw, done=item_done)  # the snapshot's status
-        done_now = final and iid not in self._done and (item_done or status in _FINAL)
-        moved = self._maybe_move(existing, has_anchor, anchor)
-        if done_now:
-            self._done.add(iid)
-        if moved:
+            self._items[iid] = snapshot
+            self._place(snapshot, has_anchor, anchor)
+            return [Change("inserted", snapshot, etype, snapshot.previous_item_id, done_now, None,
+                           ts, rid)]
+        existing.merge(snapshot)
+        if self._maybe_move(existing, has_anchor, anchor):
             return [
                 Change("removed", existing, etype, None, False, None, ts, rid),
                 Change("inserted", existing, etype, existing.previous_item_id, done_now, None,
@@ -288,25 +182,17 @@ class Conversation:
         return [Change("updated", existing, etype, existing.previous_item_id, done_now, None, ts,
                        rid)]
 
-    def _upsert_event(self, event: ServerEvent, *, final: bool) -> list[Record]:
-        data = event.data
-        if "previous_item_id" in data:
-            anchor = data["previous_item_id"]
-            if not isinstance(anchor, str):
-                anchor = None
-            return self._upsert(event.type, data.get("item"), True, anchor, event.received_at,
+    def _on_item(self, event: ServerEvent) -> list[Record]:
+        """``conversation.item.added`` / ``.created`` / ``.done`` / ``.retrieved``."""
+        data, etype = event.data, event.type
+        final = etype in ("conversation.item.done", "conversation.item.created")
+        if "previous_item_id" not in data:
+            return self._upsert(etype, data.get("item"), False, None, event.received_at,
                                 final=final)
-        return self._upsert(event.type, data.get("item"), False, None, event.received_at,
+        anchor = data["previous_item_id"]
+        return self._upsert(etype, data.get("item"), True,
+                            anchor if isinstance(anchor, str) else None, event.received_at,
                             final=final)
-
-    def _on_added(self, event: ServerEvent) -> list[Record]:
-        return self._upsert_event(event, final=event.type == "conversation.item.created")
-
-    def _on_done(self, event: ServerEvent) -> list[Record]:
-        return self._upsert_event(event, final=True)
-
-    def _on_retrieved(self, event: ServerEvent) -> list[Record]:
-        return self._upsert_event(event, final=False)
 
     def _on_deleted(self, event: ServerEvent) -> list[Record]:
         item_id = event.item_id
@@ -331,54 +217,40 @@ class Conversation:
     def _item_and_index(self, event: ServerEvent) -> tuple[Item | None, int | None]:
         data = event.data
         item_id = data.get("item_id")
-        if item_id.__class__ is not str:
+        if not isinstance(item_id, str):
             item_id = event.item_id  # not a string: the event's item's id, or None
         item = self._items.get(item_id) if item_id else None
-        ci = data.get("content_index")
-        if ci.__class__ is not int or not 0 <= ci <= 1024:
-            ci = _content_index(ci)
-        return item, ci
+        return item, _content_index(data.get("content_index"))
 
     def _updated(self, item: Item, event: ServerEvent, delta: Delta | None = None) -> Change:
         return Change("updated", item, event.type, item.previous_item_id, delta=delta,
                       ts=event.received_at, response_id=self._item_response.get(item.id))
 
-    def _part(self, item: Item, ci: int, default_type: str) -> dict[str, Any]:
+    @staticmethod
+    def _part(item: Item, ci: int, default_type: str) -> dict[str, Any]:
         while len(item.content) <= ci:
             item.content.append({"type": default_type})
         return item.content[ci]
 
     def _unknown(self, event: ServerEvent) -> list[Record]:
         rid = event.response_id
-        if rid is not None and rid in self._responses:
+        if rid is not None and rid in self.responses:
             return []  # out-of-band response items never enter the conversation
         return [Skipped(event.type, f"event for unknown item {event.item_id!r}")]
 
     def _text_delta(self, event: ServerEvent, key: str, part_type: str) -> list[Record]:
-        # _item_and_index inlined: this runs for most events of a stream
-        data = event.data
-        item_id = data.get("item_id")
-        if item_id.__class__ is not str:
-            item_id = event.item_id
-        item = self._items.get(item_id) if item_id else None
-        ci = data.get("content_index")
-        if ci.__class__ is not int or not 0 <= ci <= 1024:
-            ci = _content_index(ci) or 0
+        item, ci = self._item_and_index(event)
         if item is None:
             return self._unknown(event)
-        delta = data.get("delta")
+        delta = event.data.get("delta")
         if not isinstance(delta, str):
             return [Skipped(event.type, "delta is not a string")]
-        content = item.content
-        part = content[ci] if ci < len(content) else self._part(item, ci, part_type)
+        part = self._part(item, ci or 0, part_type)
         old = part.get(key)
         part[key] = (old if isinstance(old, str) else "") + delta
-        item_id = item.id
-        if item.status is None and item_id not in self._done:
+        if item.status is None and item.id not in self._done:
             item.status = "in_progress"
-        return [Change("updated", item, event.type, item.previous_item_id, False,
-                       Delta(key, delta, ci),  # type: ignore[arg-type]
-                       event.received_at, self._item_response.get(item_id))]
+        return [self._updated(item, event, Delta(key, delta, ci or 0))]  # type: ignore[arg-type]
 
     def _text_done(self, event: ServerEvent, key: str, field_name: str,
                    part_type: str) -> list[Record]:
@@ -388,33 +260,14 @@ class Conversation:
         value = event.get(field_name)
         if not isinstance(value, str):
             return [Skipped(event.type, f"{field_name} is not a string")]
-        part = self._part(item, ci or 0, part_type)
-        part[key] = value
+        self._part(item, ci or 0, part_type)[key] = value
         return [self._updated(item, event)]
 
-    def _on_output_text_delta(self, e: ServerEvent) -> list[Record]:
-        return self._text_delta(e, "text", "output_text")
-
-    def _on_output_text_done(self, e: ServerEvent) -> list[Record]:
-        return self._text_done(e, "text", "text", "output_text")
-
-    def _on_transcript_delta(self, e: ServerEvent) -> list[Record]:
-        return self._text_delta(e, "transcript", "output_audio")
-
-    def _on_transcript_done(self, e: ServerEvent) -> list[Record]:
-        return self._text_done(e, "transcript", "transcript", "output_audio")
-
-    def _on_input_transcript_delta(self, e: ServerEvent) -> list[Record]:
-        return self._text_delta(e, "transcript", "input_audio")
-
-    def _on_input_transcript_done(self, e: ServerEvent) -> list[Record]:
-        return self._text_done(e, "transcript", "transcript", "input_audio")
+    def _on_text_done(self, event: ServerEvent) -> list[Record]:
+        return self._text_done(event, *TEXT_DONES[event.type])
 
     def _on_arguments_delta(self, event: ServerEvent) -> list[Record]:
-        item_id = event.data.get("item_id")
-        if item_id.__class__ is not str:
-            item_id = event.item_id
-        item = self._items.get(item_id or "")
+        item, _ = self._item_and_index(event)
         if item is None:
             return self._unknown(event)
         delta = event.get("delta")
@@ -453,13 +306,17 @@ class Conversation:
             slot[key] = value
         return [self._updated(item, event)]
 
+    def _response(self, rid: str) -> ResponseState:
+        resp = self.responses.get(rid)
+        if resp is None:
+            resp = self.responses[rid] = ResponseState(rid)
+        return resp
+
     def _on_response_created(self, event: ServerEvent) -> list[Record]:
         rid = event.response_id
         if rid is None:
             return [Skipped(event.type, "response has no id")]
-        resp = event.get("response")
-        status = resp.get("status") if isinstance(resp, dict) else None
-        self._responses[rid] = _Response(rid, status)
+        self._response(rid)
         return []
 
     def _on_output_item(self, event: ServerEvent) -> list[Record]:
@@ -468,9 +325,7 @@ class Conversation:
         if rid is None or raw is None or not isinstance(raw.get("id"), str):
             return [Skipped(event.type, "output item event without response_id or item id")]
         iid = raw["id"]
-        resp = self._responses.get(rid)
-        if resp is None:
-            resp = self._responses[rid] = _Response(rid)
+        resp = self._response(rid)
         if iid not in resp.item_ids:
             resp.item_ids.append(iid)
         self._item_response[iid] = rid
@@ -485,17 +340,14 @@ class Conversation:
         resp = event.get("response")
         if rid is None or not isinstance(resp, dict):
             return [Skipped(event.type, "response.done without a response object")]
-        entry = self._responses.get(rid)
-        if entry is None:
-            entry = self._responses[rid] = _Response(rid)
+        entry = self._response(rid)
         status = resp.get("status")
         entry.status = status if isinstance(status, str) else None
+        entry.finished = True
         records: list[Record] = []
         output = resp.get("output")
         for raw in output if isinstance(output, list) else ():
-            if not isinstance(raw, dict):
-                continue
-            iid = raw.get("id")
+            iid = raw.get("id") if isinstance(raw, dict) else None
             if not isinstance(iid, str):
                 continue
             self._item_response[iid] = rid
@@ -505,10 +357,10 @@ class Conversation:
                 records += self._upsert("response.output_item.done", raw, False, None,
                                         event.received_at, final=True)
         usage = resp.get("usage")
-        records.append(
-            ResponseChange(rid, entry.status, usage if isinstance(usage, dict) else None,
-                           tuple(entry.item_ids), ts=event.received_at)
-        )
+        details = resp.get("status_details")
+        records.append(ResponseChange(rid, entry.status, usage if isinstance(usage, dict) else None,
+                                      tuple(entry.item_ids), event.received_at,
+                                      details if isinstance(details, dict) else None))
         return records
 
     def _on_session(self, event: ServerEvent) -> list[Record]:
@@ -526,26 +378,14 @@ def _content_index(ci: Any) -> int | None:
     return ci
 
 
-#: Text delta events -> (the part's field, the type of a part the delta creates).
-_TEXT_DELTAS: dict[str, tuple[str, str]] = {
-    "response.output_text.delta": ("text", "output_text"),
-    "response.output_audio_transcript.delta": ("transcript", "output_audio"),
-    "conversation.item.input_audio_transcription.delta": ("transcript", "input_audio"),
-}
-
 _HANDLERS = {
-    "conversation.item.added": Conversation._on_added,
-    "conversation.item.created": Conversation._on_added,
-    "conversation.item.done": Conversation._on_done,
-    "conversation.item.retrieved": Conversation._on_retrieved,
+    "conversation.item.added": Conversation._on_item,
+    "conversation.item.created": Conversation._on_item,
+    "conversation.item.done": Conversation._on_item,
+    "conversation.item.retrieved": Conversation._on_item,
     "conversation.item.deleted": Conversation._on_deleted,
     "conversation.item.truncated": Conversation._on_truncated,
-    "conversation.item.input_audio_transcription.delta": Conversation._on_input_transcript_delta,
-    "conversation.item.input_audio_transcription.completed": Conversation._on_input_transcript_done,
-    "response.output_text.delta": Conversation._on_output_text_delta,
-    "response.output_text.done": Conversation._on_output_text_done,
-    "response.output_audio_transcript.delta": Conversation._on_transcript_delta,
-    "response.output_audio_transcript.done": Conversation._on_transcript_done,
+    **dict.fromkeys(TEXT_DONES, Conversation._on_text_done),
     "response.function_call_arguments.delta": Conversation._on_arguments_delta,
     "response.function_call_arguments.done": Conversation._on_arguments_done,
     "response.mcp_call_arguments.delta": Conversation._on_arguments_delta,

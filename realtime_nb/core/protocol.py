@@ -1,8 +1,11 @@
-"""The wire protocol: event names, client-event builders and a lenient server-event parser.
+"""The wire protocol: the dialect table, a lenient server-event parser, client-event builders.
 
-One alias table maps the beta names (and Yandex's spellings) onto the GA names, so the rest of
-the package only ever sees GA names. Parsing never loses a frame it can read: unknown event
-types and extra fields are kept in :attr:`ServerEvent.data`.
+One table (:data:`DIALECTS`) says how each server dialect spells what differs: the beta names
+of server events (mapped onto the GA names, so the rest of the package only ever sees GA
+names), which events announce an item, how assistant content parts are spelled, and which
+optional fields the dialect carries. The embedded server renders its events from the same
+table. Parsing never loses a frame it can read: unknown event types and extra fields are kept
+in :attr:`ServerEvent.data`.
 """
 
 from __future__ import annotations
@@ -14,47 +17,75 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import InvalidItemError, ProtocolError
-from .items import Item, validate_item
+from orjson import loads as _orjson_loads
 
-try:  # orjson parses a frame about 3x faster; json.loads stays the reference (see _loads)
-    from orjson import loads as _orjson_loads
-except ImportError:  # pragma: no cover - orjson is a dependency, but parsing must not need it
-    _orjson_loads = None
+from ..errors import InvalidItemError, ProtocolError
+from .items import Item
+from .validation import validate_item
 
-DIALECTS = ("ga", "beta", "yandex")
 
-#: beta (and Yandex) server event names -> the GA name the rest of the package uses.
+@dataclass(frozen=True)
+class Dialect:
+    """What one server dialect spells its own way (see :data:`DIALECTS`)."""
+
+    name: str
+    #: GA server event name -> this dialect's name (only the renamed ones).
+    event_names: Mapping[str, str]
+    #: The server events that announce an item entering the conversation, in order.
+    item_events: tuple[str, ...]
+    #: Whether ``conversation.item.done`` follows (GA and Yandex; beta has only ``created``).
+    item_done: bool
+    #: GA assistant content part type -> this dialect's spelling.
+    part_types: Mapping[str, str]
+    #: Items carry ``"object": "realtime.item"``.
+    item_object: bool
+    #: Items may carry ``metadata`` (only Yandex documents it).
+    item_metadata: bool
+    #: ``response.create`` may carry ``metadata``, echoed in ``response.created``.
+    response_metadata: bool
+    #: The flat beta session object (``modalities``, ``voice``...) instead of GA's nested one.
+    beta_session: bool
+
+
+_BETA_EVENTS = {
+    "response.output_text.delta": "response.text.delta",
+    "response.output_text.done": "response.text.done",
+    "response.output_audio.delta": "response.audio.delta",
+    "response.output_audio.done": "response.audio.done",
+    "response.output_audio_transcript.delta": "response.audio_transcript.delta",
+    "response.output_audio_transcript.done": "response.audio_transcript.done",
+}
+
+DIALECTS: dict[str, Dialect] = {
+    "ga": Dialect("ga", {}, ("conversation.item.added",), True, {}, item_object=False,
+                  item_metadata=False, response_metadata=True, beta_session=False),
+    "beta": Dialect("beta", _BETA_EVENTS, ("conversation.item.created",), False,
+                    {"output_text": "text", "output_audio": "audio"}, item_object=True,
+                    item_metadata=False, response_metadata=True, beta_session=True),
+    # Yandex documents created and added (both sent) and done; whether it echoes response
+    # metadata is not documented, so the client does not rely on it there.
+    "yandex": Dialect("yandex", {}, ("conversation.item.created", "conversation.item.added"),
+                      True, {}, item_object=True, item_metadata=True, response_metadata=False,
+                      beta_session=False),
+}
+DIALECT_NAMES = tuple(DIALECTS)
+
+#: Server event names of any dialect -> the GA name the rest of the package uses.
 SERVER_EVENT_ALIASES: dict[str, str] = {
-    "response.text.delta": "response.output_text.delta",
-    "response.text.done": "response.output_text.done",
-    "response.audio.delta": "response.output_audio.delta",
-    "response.audio.done": "response.output_audio.done",
-    "response.audio_transcript.delta": "response.output_audio_transcript.delta",
-    "response.audio_transcript.done": "response.output_audio_transcript.done",
+    **{beta: ga for ga, beta in _BETA_EVENTS.items()},
     "transcription_session.updated": "session.updated",
 }
 
-#: Client event types this package knows how to check; others pass through unchanged.
-CLIENT_EVENT_TYPES = (
-    "session.update",
-    "input_audio_buffer.append",
-    "input_audio_buffer.commit",
-    "input_audio_buffer.clear",
-    "conversation.item.create",
-    "conversation.item.retrieve",
-    "conversation.item.truncate",
-    "conversation.item.delete",
-    "response.create",
-    "response.cancel",
-    "output_audio_buffer.clear",
-    "transcription_session.update",
-)
+#: The key realtime_nb adds to ``response.metadata`` to know its responses when they start.
+REQUEST_KEY = "realtime_nb_request"
 
-#: Events that carry the audio bytes; logs keep only their length.
-AUDIO_DELTA_EVENTS = ("response.output_audio.delta", "input_audio_buffer.append")
 
-_MISSING: Any = object()
+def dialect(name: str) -> Dialect:
+    """The :class:`Dialect` called ``name`` (``ValueError`` for an unknown one)."""
+    try:
+        return DIALECTS[name]
+    except KeyError:
+        raise ValueError(f"dialect must be one of {', '.join(DIALECTS)}, got {name!r}") from None
 
 
 def canonical_type(name: str) -> str:
@@ -114,10 +145,6 @@ class ServerEvent:
         return None
 
     @property
-    def has_previous_item_id(self) -> bool:
-        return "previous_item_id" in self.data
-
-    @property
     def previous_item_id(self) -> str | None:
         value = self.data.get("previous_item_id")
         return value if isinstance(value, str) else None
@@ -131,11 +158,6 @@ class ServerEvent:
         if isinstance(resp, dict) and isinstance(resp.get("id"), str):
             return resp["id"]
         return None
-
-    @property
-    def error(self) -> dict[str, Any] | None:
-        value = self.data.get("error")
-        return value if isinstance(value, dict) else None
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.data.get(key, default)
@@ -170,7 +192,7 @@ def read_object(frame: str | bytes) -> dict[str, Any]:
     """One JSON object, read as ``json.loads`` reads it (see :func:`parse_server_event`);
     :class:`ProtocolError` when the text is not JSON or not an object."""
     data = None
-    if _orjson_loads is not None and (frame.__class__ is str or frame.__class__ is bytes):
+    if frame.__class__ is str or frame.__class__ is bytes:
         try:
             data = _orjson_loads(frame)
         except Exception:
@@ -184,7 +206,10 @@ def read_object(frame: str | bytes) -> dict[str, Any]:
     if data is None:
         try:
             data = json.loads(frame)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:  # the socket hands frames over undecoded
+            raise ProtocolError(f"text frame is not valid UTF-8 ({exc})",
+                                raw=_clip(frame)) from None
+        except ValueError as exc:
             raise ProtocolError(f"frame is not JSON: {exc}", raw=_clip(frame)) from None
         if not isinstance(data, dict):
             raise ProtocolError(f"frame is JSON {type(data).__name__}, not an object",
@@ -322,8 +347,8 @@ def _need_id(item_id: Any) -> str:
     return item_id
 
 
-def to_dialect(event: dict[str, Any], dialect: str) -> dict[str, Any]:
-    """Adapt an outgoing GA-shaped client event to a server dialect.
+def to_dialect(event: dict[str, Any], name: str) -> dict[str, Any]:
+    """Adapt an outgoing GA-shaped client event to a server dialect (:data:`DIALECTS`).
 
     Beta servers spell assistant parts ``text``/``audio``. Only Yandex documents item
     ``metadata``; sending it elsewhere is refused here rather than silently dropped.
@@ -333,14 +358,15 @@ def to_dialect(event: dict[str, Any], dialect: str) -> dict[str, Any]:
     item = event.get("item")
     if not isinstance(item, dict):
         return event
+    spec = dialect(name)
     item = dict(item)
-    if dialect != "yandex" and item.get("metadata") is not None:
+    if not spec.item_metadata and item.get("metadata") is not None:
         raise InvalidItemError(
             "item.metadata",
             "only the 'yandex' dialect carries item metadata; connect(dialect='yandex')",
         )
-    if dialect == "beta" and isinstance(item.get("content"), list):
-        renamed = {"output_text": "text", "output_audio": "audio"}
+    if spec.part_types and isinstance(item.get("content"), list):
+        renamed = spec.part_types
         item["content"] = [
             {**p, "type": renamed.get(p.get("type"), p.get("type"))} if isinstance(p, dict) else p
             for p in item["content"]

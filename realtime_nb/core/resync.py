@@ -5,7 +5,12 @@ minutes), so after a drop the client replays what it knows: the session configur
 then every item in order as ``conversation.item.create`` with the item's *own* id, so the ids in
 the list and in ``conv.df`` stay the same and the server's echoes merge into existing rows.
 Audio cannot be replayed (the client never keeps audio bytes): audio parts travel as their
-transcripts. Pure functions, no I/O.
+transcripts.
+
+Responses that were running when the connection dropped are settled first
+(:func:`settle_responses`): one whose every output item reached done is kept (only its
+``response.done`` was lost), any other is dropped whole and asked for again, so an answer is
+never in the conversation twice. Pure functions, no I/O.
 """
 
 from __future__ import annotations
@@ -14,8 +19,11 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
-from .items import FIELDS_BY_TYPE, ITEM_TYPES, MAX_ITEM_ID, Item, validate_item
+from .conversation import Conversation
+from .items import ITEM_TYPES, Item
 from .protocol import new_event_id
+from .records import Record, ResponseChange
+from .validation import FIELDS_BY_TYPE, MAX_ITEM_ID, validate_item
 
 _TEXT_BY_ROLE = {"user": "input_text", "system": "input_text", "assistant": "output_text"}
 
@@ -66,3 +74,55 @@ def replay_events(
             events.append({"type": "conversation.item.create", "event_id": new_event_id(),
                            "item": wire})
     return events
+
+
+def settle(model: Conversation, response_id: str, ts: float, reason: str
+           ) -> tuple[bool, list[Record]]:
+    """Decide the fate of a response whose server session is gone (its ``response.done``
+    will never come). If every output item it started reached done, it is kept and finished
+    here (``True``, with a :class:`ResponseChange`); otherwise it is dropped whole: every item
+    it started leaves the conversation (``False``, with the removals), to be asked again."""
+    resp = model.responses.get(response_id)
+    if resp is None or resp.finished:
+        return True, []
+    live = [i for i in resp.item_ids if i in model]
+    if live and all(model.is_done(i) for i in live):
+        statuses = {item.status for i in live if (item := model.get(i)) is not None}
+        resp.status = "completed" if statuses == {"completed"} else "incomplete"
+        resp.finished = True
+        return True, [ResponseChange(response_id, resp.status, None, tuple(resp.item_ids), ts,
+                                     details={"type": "realtime_nb", "reason": reason})]
+    records: list[Record] = [model.drop(i, ts, "realtime_nb.resync") for i in live]
+    del model.responses[response_id]
+    return False, records
+
+
+def settle_responses(model: Conversation, now: float, why: str) -> tuple[list[Record], list[str]]:
+    """Settle every response still running in ``model`` (see :func:`settle`); returns the
+    records (removals, and a ``ResponseChange`` per kept response) and the kept ids."""
+    records: list[Record] = []
+    kept: list[str] = []
+    for rid in [r for r, state in model.responses.items() if not state.finished]:
+        keep, recs = settle(model, rid, now, f"the connection dropped before response.done "
+                            f"({why})")
+        if keep:
+            kept.append(rid)
+        records += recs
+    return records, kept
+
+
+def redo_resync(model: Conversation, payload: dict[str, Any], ts: float) -> list[Record]:
+    """What a logged ``realtime_nb.resync`` entry did to the model, done again (loading a
+    saved session): its settled responses kept, its dropped items removed."""
+    dropped = payload.get("dropped")
+    settled = payload.get("settled")
+    if not isinstance(dropped, list):  # a file from before responses were settled
+        dropped = [i.id for i in model if not model.is_done(i.id)
+                   and model.response_of(i.id) is not None]
+        settled = []
+    records: list[Record] = []
+    for rid in settled if isinstance(settled, list) else ():
+        records += settle(model, str(rid), ts, "settled after a lost connection")[1]
+    records += [model.drop(i, ts, "realtime_nb.resync") for i in dropped
+                if isinstance(i, str) and i in model]
+    return records

@@ -1,6 +1,7 @@
 """Typed, growable DataFrame columns: cheap appends, and frames that are safe to hand out.
 
-Used by ``conv.df`` (:mod:`realtime_nb.frame`) and ``conv.events`` (:mod:`realtime_nb.events`).
+Used by ``conv.df`` (:mod:`.framecache`) and ``conv.events`` (:mod:`.events`); the dtypes and
+value conversions are in :mod:`.dtypes`.
 
 * Numpy-backed columns (object, nullable ints and floats, bools, categorical codes) live in
   buffers with spare capacity. Appending writes only the new rows, and a frame of ``n`` rows
@@ -24,6 +25,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .dtypes import (
+    arrow_strings,
+    category_dtype,
+    codes_dtype,
+    datetimes,
+    raw_values,
+    string_array,
+    string_dtype,
+    uses_arrow,
+)
+
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
@@ -34,136 +46,6 @@ ANCHORED_KINDS = ("object", "Int64", "Float64", "bool", "int64", "category")
 KINDS = (*ANCHORED_KINDS, "datetime", "string")
 _MIN_CAPACITY = 1024
 _FEW = 8  # appends of at most this many rows write scalars
-_NAT = -(2**63)
-_DTYPES: dict[tuple[str, ...], Any] = {}
-
-
-def string_dtype() -> pd.StringDtype:
-    """The dtype of text columns: pandas ``"string"`` (missing values are ``pd.NA``)."""
-    import pandas as pd
-
-    return pd.StringDtype()
-
-
-def category_dtype(categories: Sequence[str]) -> pd.CategoricalDtype:
-    """An unordered categorical dtype with ``str`` categories (made once per category set)."""
-    key = tuple(categories)
-    dtype = _DTYPES.get(key)
-    if dtype is None:
-        import pandas as pd
-
-        dtype = pd.CategoricalDtype(pd.Index(list(key), dtype="str"), ordered=False)
-        if len(_DTYPES) < 256:
-            _DTYPES[key] = dtype
-    return dtype
-
-
-def _arrow_strings(values: Sequence[Any]) -> Any:
-    """One arrow ``large_string`` array (non-strings other than None become ``str``)."""
-    import pyarrow as pa
-
-    try:
-        return pa.array(values, type=pa.large_string())
-    except (TypeError, ValueError):
-        return pa.array([None if v is None else str(v) for v in values], type=pa.large_string())
-
-
-def _uses_arrow(dtype: Any) -> bool:
-    if getattr(dtype, "storage", None) != "pyarrow":
-        return False
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:  # pragma: no cover - pandas would not pick arrow storage then
-        return False
-    return True
-
-
-def string_array(values: Sequence[str | None], dtype: Any = None) -> Any:
-    """A ``"string"`` array (or ``dtype``, another string dtype) from str/None values.
-
-    With arrow storage the values go straight into one arrow array (4x faster than
-    ``pd.array``).
-    """
-    import pandas as pd
-
-    dtype = string_dtype() if dtype is None else dtype
-    if _uses_arrow(dtype):
-        return pd.arrays.ArrowStringArray(_arrow_strings(values), dtype=dtype)
-    return pd.array(list(values), dtype=dtype)
-
-
-def object_array(values: Sequence[Any]) -> np.ndarray:
-    """A 1-d object array holding each value as it is (lists stay single cells)."""
-    import numpy as np
-
-    return np.fromiter(values, dtype=object, count=len(values))
-
-
-def timestamp_ns(seconds: Any) -> np.ndarray:
-    """Epoch nanoseconds (int64; NaT for NaN/None) from float epoch seconds. The one
-    conversion every timestamp goes through, so a frame rebuilt from a saved log has exactly
-    the same timestamps."""
-    import numpy as np
-
-    if not isinstance(seconds, np.ndarray):
-        obj = np.array(seconds, dtype=object).reshape(len(seconds))
-        obj[obj == None] = np.nan  # noqa: E711 - elementwise
-        seconds = obj.astype(np.float64)
-    missing = np.isnan(seconds)
-    ns = np.round(np.where(missing, 0.0, seconds) * 1e9).astype(np.int64)
-    ns[missing] = _NAT
-    return ns
-
-
-def timestamp_array(seconds: Any) -> Any:
-    """``datetime64[ns, UTC]`` from float epoch seconds (NaN/None -> NaT)."""
-    return _datetimes(timestamp_ns(seconds))
-
-
-def _datetimes(ns: np.ndarray) -> Any:
-    import pandas as pd
-
-    return pd.array(ns.view("M8[ns]"), dtype=pd.DatetimeTZDtype("ns", "UTC"))
-
-
-def _codes_dtype(n_categories: int) -> Any:
-    import numpy as np
-
-    return np.int8 if n_categories < 127 else np.int16 if n_categories < 32000 else np.int32
-
-
-def raw_values(kind: str, values: Sequence[Any], codes: Mapping[str, int] | None = None
-               ) -> tuple[np.ndarray, ...]:
-    """Python values as the numpy arrays of a buffer kind (``None``/NaN = missing)."""
-    import numpy as np
-
-    n = len(values)
-    if kind == "object":
-        return (object_array(values),)
-    if kind == "datetime":
-        return (timestamp_ns(values),)
-    if kind == "Float64" and isinstance(values, np.ndarray):
-        data = values.astype(np.float64)
-        return data, np.isnan(data)
-    if kind in ("Int64", "Float64"):
-        obj = np.array(values, dtype=object).reshape(n)  # scalars only: no nesting
-        mask = obj == None  # noqa: E711 - elementwise
-        if kind == "Float64":
-            obj[mask] = np.nan
-            data = obj.astype(np.float64)
-            return data, mask | np.isnan(data)
-        obj[mask] = 0
-        return obj.astype(np.int64), mask
-    if kind == "bool":
-        return (np.array(values, dtype=bool).reshape(n),)
-    if kind == "int64":
-        return (np.array(values, dtype=np.int64).reshape(n),)
-    if kind == "category":
-        assert codes is not None
-        lookup = {**codes, None: -1}
-        return (np.fromiter(map(lookup.__getitem__, values), dtype=_codes_dtype(len(codes)),
-                            count=n),)
-    raise ValueError(f"not a buffer kind: {kind}")
 
 
 class _Buffer:
@@ -190,7 +72,7 @@ class _Buffer:
             return (np.zeros(cap, dtype=bool),)
         if kind in ("int64", "datetime"):
             return (np.zeros(cap, dtype=np.int64),)
-        return (np.full(cap, -1, dtype=_codes_dtype(len(self.cats))),)
+        return (np.full(cap, -1, dtype=codes_dtype(len(self.cats))),)
 
     def install(self, bufs: tuple[np.ndarray, ...]) -> None:
         """Use ``bufs`` from now on, with their own new anchor (never re-wrapped)."""
@@ -237,7 +119,7 @@ class _Buffer:
 
     def array(self, n: int) -> Any:
         """The frame's values of an unanchored (timestamp) buffer: a fresh copy."""
-        return _datetimes(self.bufs[0][:n].copy())
+        return datetimes(self.bufs[0][:n].copy())
 
 
 class _Strings:
@@ -245,7 +127,7 @@ class _Strings:
 
     def __init__(self, dtype: Any) -> None:
         self.dtype = dtype
-        self.arrow = _uses_arrow(dtype)
+        self.arrow = uses_arrow(dtype)
         self.chunks: list[Any] = []
         self.values: Any = None if self.arrow else string_array([], dtype)
 
@@ -270,14 +152,14 @@ class _Strings:
             data = values.__arrow_array__()
             self.chunks = [data.combine_chunks() if hasattr(data, "combine_chunks") else data]
         else:
-            self.chunks = [_arrow_strings(values)]
+            self.chunks = [arrow_strings(values)]
 
     def append(self, values: Sequence[Any]) -> None:
         if self.arrow:
             import pyarrow as pa
 
             chunks = self.chunks
-            chunks.append(_arrow_strings(values))
+            chunks.append(arrow_strings(values))
             # a binary counter of chunks: at most log2(n) of them, each row copied
             # O(log n) times in all, and no append ever recopies the big first chunk early
             while len(chunks) > 1 and 2 * len(chunks[-1]) >= len(chunks[-2]):
@@ -438,15 +320,4 @@ class ColumnStore:
         return frame
 
 
-__all__ = [
-    "ANCHORED_KINDS",
-    "KINDS",
-    "ColumnStore",
-    "category_dtype",
-    "object_array",
-    "raw_values",
-    "string_array",
-    "string_dtype",
-    "timestamp_array",
-    "timestamp_ns",
-]
+__all__ = ["ANCHORED_KINDS", "KINDS", "ColumnStore"]

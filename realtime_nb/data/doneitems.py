@@ -1,11 +1,9 @@
 """Waiting for done items: ``conv.done_items()`` and ``conv.adone_items()``.
 
-A cell that wants each item as it reaches done subscribes to the
-:class:`~realtime_nb.frame.ItemFrame` (which sees every change record on the session thread)
-and reads from a thread-safe queue, blocking (:class:`DoneItems`) or awaiting
-(:class:`AsyncDoneItems`, never blocking the event loop). This is kept apart from
-:mod:`realtime_nb.frame` because it is about handing items across threads to a cell, not about
-keeping the frame.
+A cell that wants each item as it reaches done subscribes to the core's change records (a
+record listener, run on the session thread) and reads copies of the items from a thread-safe
+queue, blocking (:class:`DoneItems`) or awaiting (:class:`AsyncDoneItems`, never blocking the
+event loop). The subscription ends when the session closes.
 """
 
 from __future__ import annotations
@@ -18,22 +16,42 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
 
-from .items import Item
+from ..core.items import Item
+from ..core.records import Change, Record
 
 if TYPE_CHECKING:
-    from .frame import ItemFrame
+    from ..core.connection import Connection
+    from ..core.protocol import ServerEvent
 
 
 class _Subscriber:
     """A thread-safe queue fed on the session thread and read by a cell (sync or async)."""
 
-    def __init__(self, frame: ItemFrame) -> None:
-        self._frame = frame
+    def __init__(self, core: Connection, lock: threading.RLock) -> None:
+        self._core, self._lock = core, lock
         self._items: collections.deque[Item] = collections.deque()
         self._cond = threading.Condition()
         self._finished = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
+
+    def subscribe(self) -> _Subscriber:
+        with self._lock:
+            if self._core.status in ("closed", "error"):
+                self._finished = True
+            else:
+                self._core.record_listeners.append(self._on_records)
+                self._core.status_listeners.append(self._on_status)
+        return self
+
+    def _on_records(self, records: list[Record], _event: ServerEvent) -> None:
+        for rec in records:
+            if isinstance(rec, Change) and rec.done and rec.kind != "removed":
+                self.push(rec.item.copy())
+
+    def _on_status(self, status: str) -> None:
+        if status in ("closed", "error"):
+            self.finish()
 
     def push(self, item: Item) -> None:
         with self._cond:
@@ -54,7 +72,11 @@ class _Subscriber:
                 loop.call_soon_threadsafe(wake.set)
 
     def close(self) -> None:
-        self._frame._unsubscribe(self)
+        with self._lock:
+            for listeners, fn in ((self._core.record_listeners, self._on_records),
+                                  (self._core.status_listeners, self._on_status)):
+                with contextlib.suppress(ValueError):
+                    listeners.remove(fn)
         with self._cond:
             self._finished = True
 
@@ -101,8 +123,9 @@ class DoneItems(Iterator[Item]):
     session closes. Usable as a context manager to unsubscribe early.
     """
 
-    def __init__(self, frame: ItemFrame, timeout: float, count: int | None = None) -> None:
-        self._sub = frame.subscribe()
+    def __init__(self, core: Connection, lock: threading.RLock, timeout: float,
+                 count: int | None = None) -> None:
+        self._sub = _Subscriber(core, lock).subscribe()
         self._timeout = timeout
         self._left = count
 
@@ -139,8 +162,9 @@ class AsyncDoneItems(AsyncIterator[Item]):
     """``async for item in conv.adone_items(timeout=5): ...`` — the async twin of
     :class:`DoneItems` (never blocks the event loop)."""
 
-    def __init__(self, frame: ItemFrame, timeout: float, count: int | None = None) -> None:
-        self._sub = frame.subscribe()
+    def __init__(self, core: Connection, lock: threading.RLock, timeout: float,
+                 count: int | None = None) -> None:
+        self._sub = _Subscriber(core, lock).subscribe()
         self._timeout = timeout
         self._left = count
 
@@ -170,8 +194,6 @@ class AsyncDoneItems(AsyncIterator[Item]):
 
     async def __aexit__(self, *exc: object) -> None:
         self.close()
-
-
 
 
 __all__ = [

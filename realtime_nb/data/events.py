@@ -1,9 +1,10 @@
 """``conv.events``: the event log (both directions) as a DataFrame, built incrementally.
 
 The log is append-only, so the frame's columns grow by the entries logged since the last read
-(:class:`~realtime_nb.columns.ColumnStore`): a read after one new event costs about one row.
-Payloads are deep-copied once, when their row is added, so editing a cell of the frame can
-never change the session's log (or what ``conv.save()`` writes).
+(:class:`~realtime_nb.data.columns.ColumnStore`): a read after one new event costs about one
+row. Each payload is parsed afresh from the log's stored JSON text when its row is added, so
+editing a cell of the frame can never change the session's log (or what ``conv.save()``
+writes).
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from .columns import ColumnStore
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .eventlog import LogEntry
-    from .session import Session
+    from ..core.eventlog import EventLog, LogEntry
 
 #: Columns of ``conv.events`` in order (the index is a RangeIndex equal to ``seq``).
 EVENT_COLUMNS: tuple[str, ...] = (
@@ -49,10 +49,10 @@ def _columns(entries: list[LogEntry]) -> dict[str, list[Any]]:
 
 
 class EventFrame:
-    """Builds ``conv.events`` from a session's :class:`~realtime_nb.eventlog.EventLog`."""
+    """Builds ``conv.events`` from an :class:`~realtime_nb.core.eventlog.EventLog`."""
 
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, log: EventLog) -> None:
+        self._log = log
         self._lock = threading.Lock()
         self._store = _store()
         self._cache: pd.DataFrame | None = None
@@ -60,7 +60,7 @@ class EventFrame:
     def frame(self) -> pd.DataFrame:
         """The current event frame (a shallow copy of the cache: edits stay with the caller)."""
         with self._lock:
-            new = self._session.log.entries(self._store.n)  # without the session lock
+            new = self._log.entries(self._store.n)  # without the session lock
             if self._cache is None or new:
                 if new:
                     self._store.append(_columns(new))
@@ -68,9 +68,4 @@ class EventFrame:
             return self._cache.copy(deep=False)
 
 
-def empty_events() -> pd.DataFrame:
-    """The schema of ``conv.events`` with no rows."""
-    return _store().frame(EVENT_COLUMNS)
-
-
-__all__ = ["DIRECTIONS", "EVENT_COLUMNS", "EventFrame", "empty_events"]
+__all__ = ["DIRECTIONS", "EVENT_COLUMNS", "EventFrame"]

@@ -15,7 +15,7 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .columns import category_dtype, object_array, string_dtype
+from .dtypes import category_dtype, object_array, string_dtype
 
 if TYPE_CHECKING:
     import pandas as pd

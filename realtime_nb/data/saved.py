@@ -1,4 +1,4 @@
-"""Save a conversation's event log as JSON lines and rebuild it offline: ``save`` / ``load``.
+"""The saved-session file: ``conv.save(path)`` writes it, ``realtime_nb.load(path)`` reads it.
 
 File format (UTF-8, one JSON object per line):
 
@@ -9,10 +9,9 @@ File format (UTF-8, one JSON object per line):
 * then one :class:`~realtime_nb.eventlog.LogEntry` per line, in ``seq`` order (audio already
   replaced by its length in the log).
 
-:func:`load` feeds every entry through :meth:`Session.replay <realtime_nb.session.Session.replay>`
-of an offline session, so the same model, ``conv.df`` and ``conv.events`` come back with no
-connection. The loaded conversation's status is ``closed``: its blocking calls raise
-:class:`~realtime_nb.errors.ConnectionClosedError`.
+``realtime_nb.load`` (in :mod:`realtime_nb.client`) feeds every entry through
+:meth:`Connection.replay_entry <realtime_nb.core.connection.Connection.replay_entry>` of a core
+with no socket, so the same model, ``conv.df`` and ``conv.events`` come back offline.
 """
 
 from __future__ import annotations
@@ -24,11 +23,10 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .eventlog import LogEntry
+from ..core.eventlog import EventLog, LogEntry
 
 if TYPE_CHECKING:
-    from .client import RealtimeConversation
-    from .session import Session
+    from ..endpoints import Endpoint
 
 FORMAT = "realtime_nb.events"
 VERSION = 1
@@ -36,9 +34,9 @@ _ENTRY_KEYS = ("seq", "ts", "direction", "type", "event_id", "item_id", "respons
                "error_code", "payload", "note")
 
 
-def header(session: Session, entries: int) -> dict[str, Any]:
+def header(endpoint: Endpoint, entries: int) -> dict[str, Any]:
     """The first line of a saved file (nothing secret: the endpoint's redacted name only)."""
-    ep = session.endpoint
+    ep = endpoint
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -51,28 +49,21 @@ def header(session: Session, entries: int) -> dict[str, Any]:
     }
 
 
-def save(conv: RealtimeConversation | Session, path: str | PathLike[str]) -> Path:
-    """Write every log entry of ``conv`` to ``path`` (JSON lines with a header); returns it.
+def save(log: EventLog, endpoint: Endpoint, path: str | PathLike[str]) -> Path:
+    """Write every entry of ``log`` to ``path`` (JSON lines with a header); returns it.
 
     Safe while the session is live: the log is copied in one step, then parsed and written
     to a temporary file that replaces ``path`` at the end.
     """
-    session: Session = getattr(conv, "_session", conv)  # type: ignore[assignment]
-    entries = session.log.entries()  # a consistent copy, parsed without the session lock
+    entries = log.entries()  # a consistent copy, parsed without the session lock
     target = Path(path)
     tmp = target.with_name(target.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as fh:
-        fh.write(json.dumps(header(session, len(entries)), ensure_ascii=False) + "\n")
+        fh.write(json.dumps(header(endpoint, len(entries)), ensure_ascii=False) + "\n")
         for entry in entries:
             fh.write(json.dumps(entry, ensure_ascii=False, default=repr) + "\n")
     os.replace(tmp, target)
     return target
-
-
-def read_header(path: str | PathLike[str]) -> dict[str, Any]:
-    """The header of a saved file (raises ``ValueError`` if it is not one)."""
-    with Path(path).open(encoding="utf-8") as fh:
-        return _check_header(fh.readline(), path)
 
 
 def _check_header(line: str, path: str | PathLike[str]) -> dict[str, Any]:
@@ -111,18 +102,4 @@ def read_entries(path: str | PathLike[str]) -> tuple[dict[str, Any], list[LogEnt
     return head, entries
 
 
-def load(path: str | PathLike[str]) -> RealtimeConversation:
-    """Rebuild a saved conversation offline: same items, ``df`` and ``events``, no connection."""
-    from .client import RealtimeConversation
-    from .session import Session
-
-    head, entries = read_entries(path)
-    dialect = head.get("dialect") if head.get("dialect") in ("ga", "beta", "yandex") else "ga"
-    session = Session.offline(str(head.get("endpoint") or "saved session"), str(dialect))
-    conv = RealtimeConversation(session)
-    for entry in entries:
-        session.replay(entry)
-    return conv
-
-
-__all__ = ["FORMAT", "VERSION", "load", "read_entries", "read_header", "save"]
+__all__ = ["FORMAT", "VERSION", "read_entries", "save"]

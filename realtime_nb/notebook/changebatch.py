@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .conversation import Change
+from ..core.records import Change
 
 ItemViewFn = Callable[[str], "dict[str, Any] | None"]
 

@@ -2,11 +2,11 @@
 
 Kernel -> browser: the session thread notes the model's change records; every
 ``batch_interval`` seconds the pending changes go out as one ``batch`` custom message, merged
-per item (realtime_nb/changebatch.py), so the bytes follow the changed items, never the whole
+per item (:mod:`.changebatch`), so the bytes follow the changed items, never the whole
 conversation. Event-log entries are sent only while a view has its log panel open.
 Browser -> kernel: actions (edit, delete, insert, send, respond, cancel) arrive on the kernel's
-main thread when it is idle; they are validated like any ``create`` and submitted without ever
-waiting, so no cell can block on the front end.
+main thread when it is idle and become the same client calls a cell makes (:mod:`.actions`),
+never waiting, so no cell can block on the front end.
 """
 
 from __future__ import annotations
@@ -21,35 +21,43 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
-from . import protocol
+from ..core.items import Item
+from ..core.records import Change, Record
+from ..errors import InvalidItemError, RealtimeError, RealtimeServerError
+from .actions import Actions
 from .changebatch import ChangeBatch
-from .conversation import Change, Record
-from .errors import InvalidItemError, RealtimeError, RealtimeServerError
-from .eventlog import LogEntry
-from .items import PART_TYPES_BY_ROLE, Item, message
-from .protocol import ServerEvent
 
 if TYPE_CHECKING:
-    import concurrent.futures
+    from ..core.eventlog import LogEntry
+    from ..core.protocol import ServerEvent
 
-    from .session import Session
-
-STATIC = Path(__file__).parent / "static"
+STATIC = Path(__file__).parent.parent / "static"
 LOG_TAIL = 500
-_TEXT_PARTS = ("input_text", "output_text", "text")
 
 
-def item_view(item: Item, session: Session) -> dict[str, Any]:
+def item_view(item: Item, core: Any) -> dict[str, Any]:
     """The JSON an item is shown from (``ItemView`` in js/PROTOCOL.md)."""
     view = {k: v for k, v in item.to_wire().items() if v is not None}  # absent = null
     view["previous_item_id"] = item.previous_item_id  # null here means "first": always sent
     if item.flagged:
         view["flagged"] = True
-    view["done"] = session.model.is_done(item.id)
-    rid = session.model.response_of(item.id)
+    view["done"] = core.model.is_done(item.id)
+    rid = core.model.response_of(item.id)
     if rid is not None:
         view["response_id"] = rid
     return view
+
+
+def error_view(err: BaseException, *, item_id: str | None = None,
+               request_id: str | None = None, ts: float = 0.0) -> dict[str, Any]:
+    """An error as the browser shows it (``ErrorView`` in js/PROTOCOL.md)."""
+    server = err if isinstance(err, RealtimeServerError) else None
+    return {"message": server.message if server else _message(err),
+            "code": server.code if server else None,
+            "type": server.type if server else type(err).__name__,
+            "param": server.param if server else None,
+            "event_id": server.event_id if server else None,
+            "item_id": item_id, "request_id": request_id, "ts": ts}
 
 
 class ConversationWidget(anywidget.AnyWidget):
@@ -61,10 +69,6 @@ class ConversationWidget(anywidget.AnyWidget):
     status = traitlets.Unicode("connecting").tag(sync=True)
     endpoint = traitlets.Unicode("").tag(sync=True)
     dialect = traitlets.Unicode("ga").tag(sync=True)
-    #: Items in the conversation and events seen, as of the last batch sent (kernel-side
-    #: only: the browser counts its own items and gets the event count with each batch).
-    item_count = traitlets.Int(0)
-    event_count = traitlets.Int(0)
     #: ``seq`` of the last change message sent; updated at most every ``heartbeat`` seconds
     #: (views compare it with what they received, to notice messages they missed).
     change_seq = traitlets.Int(0).tag(sync=True)
@@ -74,12 +78,14 @@ class ConversationWidget(anywidget.AnyWidget):
     #: Identifies this widget's journal in the front end (one per model, shared by its views).
     journal_key = traitlets.Unicode("").tag(sync=True)
 
-    def __init__(self, session: Session, *, batch_interval: float = 0.02,
-                 heartbeat: float = 1.0, **kwargs: Any) -> None:
-        self._session = session
+    def __init__(self, conv: Any, *, batch_interval: float = 0.02, heartbeat: float = 1.0,
+                 **kwargs: Any) -> None:
+        """``conv``: the :class:`~realtime_nb.client.RealtimeConversation` to show."""
+        self._conv = conv
+        self._core, self._lock = conv._core, conv._lock
         self._batch_interval = batch_interval
         self._heartbeat = heartbeat
-        # Under the session lock: the changes since the last flush, and the seq counter
+        # Under the conversation lock: the changes since the last flush, and the seq counter
         # (+1 per change message, js/PROTOCOL.md).
         self._batch = ChangeBatch()
         self._seq = 0
@@ -89,64 +95,53 @@ class ConversationWidget(anywidget.AnyWidget):
         self._flush_scheduled = False
         self._heartbeat_scheduled = False
         self._events_sent = 0  # the event count the browser last got
-        self._requests: dict[str, tuple[str | None, str | None]] = {}  # event_id -> (request, item)
+        self._actions = Actions(conv, self._report)
         self._ids = itertools.count()
         #: Set ``count_bytes = True`` to count the JSON bytes of every message sent (for the
         #: benchmarks; it costs a second serialisation per message).
         self.count_bytes = False
         self.bytes_sent = 0
         # The seed snapshot goes out in the comm's opening state, and no change can slip in
-        # between it and the listeners: both happen under the session lock.
-        with session.lock:
-            super().__init__(
-                journal_key=uuid.uuid4().hex,
-                snapshot=self.build_snapshot(),
-                endpoint=session.endpoint.name,
-                dialect=session.endpoint.dialect,
-                status=session.status,
-                item_count=len(session.model),
-                event_count=len(session.log),
-                **kwargs,
-            )
-            session.add_record_listener(self._on_records)
-            session.add_log_listener(self._on_log)
-        session.add_status_listener(self._on_status)
+        # between it and the listeners: both happen under the lock.
+        with self._lock:
+            super().__init__(journal_key=uuid.uuid4().hex, snapshot=self.build_snapshot(),
+                             endpoint=conv.endpoint.name, dialect=conv.endpoint.dialect,
+                             status=self._core.status, **kwargs)
+            self._core.record_listeners.append(self._on_records)
+            self._core.log_listeners.append(self._on_log)
+            self._core.status_listeners.append(self._on_status)
         self.on_msg(self._on_front_message)
 
     def __repr__(self) -> str:
         return (f"<ConversationWidget {self.endpoint} status={self.status} "
-                f"items={len(self._session.model)} events={len(self._session.log)}>")
+                f"items={len(self._core.model)} events={len(self._core.log)}>")
 
     # ------------------------------------------------------------------ kernel -> browser
     def _push(self, content: dict[str, Any]) -> None:
         if self.comm is None:
             return
         if self.count_bytes:
-            self.bytes_sent += len(_json(content))
+            self.bytes_sent += len(json.dumps(content, default=str))
         self.send(content)
 
     def _on_records(self, records: list[Record], event: ServerEvent) -> None:
-        """Session thread, under the session lock: note the changes; the flush sends them."""
+        """Session thread, under the lock: note the changes; the flush sends them."""
         batch = self._batch
         for rec in records:
             if isinstance(rec, Change):
                 batch.add(rec)
         if event.type == "error":
-            batch.error(self._error_view(event))
+            err = RealtimeServerError.from_event(event.data)
+            request_id, item_id = self._actions.requests.get(err.event_id or "", (None, None))
+            if item_id is None and err.event_id:
+                item_id = self._item_of_client_event(err.event_id)
+            batch.error(error_view(err, item_id=item_id, request_id=request_id,
+                                   ts=event.received_at))
         if batch and not self._flush_scheduled:
             self._schedule_flush()
 
-    def _error_view(self, event: ServerEvent) -> dict[str, Any]:
-        err = RealtimeServerError.from_event(event.data)
-        request_id, item_id = self._requests.get(err.event_id or "", (None, None))
-        if item_id is None and err.event_id:
-            item_id = self._item_of_client_event(err.event_id)
-        return {"message": err.message, "code": err.code, "type": err.type, "param": err.param,
-                "event_id": err.event_id, "item_id": item_id, "request_id": request_id,
-                "ts": event.received_at}
-
     def _item_of_client_event(self, event_id: str) -> str | None:
-        entry = self._session.log.find_out(event_id)
+        entry = self._core.log.find_out(event_id)
         if entry is None:
             return None
         payload = entry["payload"]
@@ -172,7 +167,7 @@ class ConversationWidget(anywidget.AnyWidget):
             # the session loop that would run a scheduled flush is about to stop: send now
             if self._flush_scheduled:
                 self._flush()
-            with self._session.lock:
+            with self._lock:
                 self.change_seq = self._seq
 
     def _schedule_flush(self) -> None:
@@ -180,37 +175,35 @@ class ConversationWidget(anywidget.AnyWidget):
             if self._flush_scheduled:
                 return
             self._flush_scheduled = True
-        self._session.call_later(self._batch_interval, self._flush)
+        self._conv._call_later(self._batch_interval, self._flush)
 
     def _flush(self) -> None:
         """Send everything pending as one ``batch`` message (js/PROTOCOL.md)."""
         with self._flush_lock:
             seqs, self._pending_log = self._pending_log, []
             self._flush_scheduled = False
-        with self._session.lock:
+        with self._lock:
             batch = self._drain()
             if seqs:
-                log = self._session.log
+                log = self._core.log
                 entries = [log[seq] for seq in seqs[-LOG_TAIL:]]
                 batch.append({"kind": "log", "entries": collapse_deltas(entries)})
-            events = len(self._session.log)
+            events = len(self._core.log)
             if len(batch) == 1:
                 self._push({**batch[0], "events": events})  # a batch of one: the message
             elif batch:
                 self._push({"kind": "batch", "events": events, "messages": batch})
             if batch:
                 self._events_sent = events
-            self.item_count = len(self._session.model)
-            self.event_count = events
         self._schedule_heartbeat()
 
     def _drain(self) -> list[dict[str, Any]]:
-        """The pending changes as messages, numbered (caller holds the session lock)."""
-        session = self._session
+        """The pending changes as messages, numbered (caller holds the lock)."""
+        model = self._core.model
 
         def view_of(item_id: str) -> dict[str, Any] | None:
-            item = session.model.get(item_id)
-            return None if item is None else item_view(item, session)
+            item = model.get(item_id)
+            return None if item is None else item_view(item, self._core)
 
         messages, self._seq = self._batch.drain(view_of, self._seq)
         return messages
@@ -221,38 +214,33 @@ class ConversationWidget(anywidget.AnyWidget):
         only events that change no item came in)."""
         with self._flush_lock:
             if self._heartbeat_scheduled or (self.change_seq == self._seq
-                                             and self._events_sent == len(self._session.log)):
+                                             and self._events_sent == len(self._core.log)):
                 return
             self._heartbeat_scheduled = True
 
         def beat() -> None:
             with self._flush_lock:
                 self._heartbeat_scheduled = False
-            with self._session.lock:
+            with self._lock:
                 self.change_seq = self._seq
-                events = len(self._session.log)
+                events = len(self._core.log)
                 if events != self._events_sent and not self._flush_scheduled:
                     self._push({"kind": "batch", "events": events, "messages": []})
                     self._events_sent = events
-                    self.event_count = events
 
-        self._session.call_later(self._heartbeat, beat)
+        self._conv._call_later(self._heartbeat, beat)
 
     def build_snapshot(self, log_tail: int = LOG_TAIL) -> dict[str, Any]:
         """The whole state as one ``snapshot`` message (js/PROTOCOL.md)."""
-        with self._session.lock:
+        core = self._core
+        with self._lock:
             pending = self._drain()  # sent first: the snapshot's seq must cover them
             if pending and self.comm is not None:
-                self._push({"kind": "batch", "events": len(self._session.log),
-                            "messages": pending})
-            items = [item_view(item, self._session) for item in self._session.model]
-            log = collapse_deltas(self._session.log.entries(-log_tail)) if log_tail else []
-            events = len(self._session.log)
-        errors = [
-            {"message": e.message, "code": e.code, "type": e.type, "param": e.param,
-             "event_id": e.event_id, "item_id": None, "request_id": None, "ts": 0.0}
-            for e in self._session.errors[-50:]
-        ]
+                self._push({"kind": "batch", "events": len(core.log), "messages": pending})
+            items = [item_view(item, core) for item in core.model]
+            log = collapse_deltas(core.log.entries(-log_tail)) if log_tail else []
+            events = len(core.log)
+            errors = [error_view(e) for e in core.errors[-50:]]
         return {"kind": "snapshot", "items": items, "errors": errors, "log": log,
                 "seq": self._seq, "events": events}
 
@@ -266,7 +254,7 @@ class ConversationWidget(anywidget.AnyWidget):
                 # a page (re)loaded or repaired a gap: its panels start closed, and views that
                 # still have one open say so again on this snapshot (js/PROTOCOL.md)
                 self._log_watchers.clear()
-            with self._session.lock:  # no change message can slip between build and send
+            with self._lock:  # no change message can slip between build and send
                 snap = self.build_snapshot()
                 snap["request_id"] = content.get("request_id")
                 self._push(snap)
@@ -276,8 +264,8 @@ class ConversationWidget(anywidget.AnyWidget):
             return
         request_id = str(content.get("request_id") or f"k{next(self._ids)}")
         try:
-            self._handle_action(kind, content, request_id)
-        except (InvalidItemError, RealtimeError, KeyError, TypeError) as exc:
+            self._actions.run(kind, content, request_id)
+        except (RealtimeError, KeyError, TypeError) as exc:
             field = exc.field if isinstance(exc, InvalidItemError) else None
             self._push({"kind": "result", "request_id": request_id, "ok": False,
                         "error": _message(exc), "field": field})
@@ -285,97 +273,20 @@ class ConversationWidget(anywidget.AnyWidget):
             self._push({"kind": "result", "request_id": request_id, "ok": True,
                         "error": None, "field": None})
 
+    def _report(self, exc: BaseException, request_id: str, item_id: str | None) -> None:
+        self._push({"kind": "error", "error": error_view(exc, item_id=item_id,
+                                                         request_id=request_id)})
+
     def _log_watch(self, view: str, open_: bool) -> None:
         """A view opened or closed its event-log panel. Log entries go to the browser only
         while some panel is open; the one that opens gets the recent tail first."""
-        with self._session.lock:
+        with self._lock:
             if not open_:
                 self._log_watchers.discard(view)
                 return
             self._log_watchers.add(view)
-            tail = collapse_deltas(self._session.log.entries(-LOG_TAIL))
+            tail = collapse_deltas(self._core.log.entries(-LOG_TAIL))
             self._push({"kind": "log", "entries": tail, "reset": True, "request_id": view})
-
-    def _handle_action(self, kind: Any, content: dict[str, Any], request_id: str) -> None:
-        if kind == "edit":
-            self._edit(str(content.get("item_id")), content.get("text"), request_id)
-        elif kind == "delete":
-            item_id = str(content.get("item_id"))
-            self._submit(protocol.item_delete(item_id), request_id, item_id, "deleted", item_id)
-        elif kind == "insert":
-            anchor = content.get("previous_item_id") or "root"
-            item = message(_text(content.get("text")), str(content.get("role") or "user"))
-            item["id"] = protocol.new_item_id()
-            event = protocol.item_create(item, str(anchor))
-            self._submit(event, request_id, None if anchor == "root" else str(anchor),
-                         "item_done", item["id"])
-        elif kind == "send":
-            item = message(_text(content.get("text")), "user")
-            item["id"] = protocol.new_item_id()
-            self._submit(protocol.item_create(item), request_id, None, "item_done", item["id"])
-        elif kind == "respond":
-            self._submit(protocol.response_create(), request_id, None, "response", None)
-        elif kind == "cancel":
-            self._submit(protocol.response_cancel(), request_id, None, None, None)
-        else:
-            raise KeyError(f"unknown action {kind!r}")
-
-    def _submit(self, event: dict[str, Any], request_id: str, item_id: str | None,
-                kind: str | None, key: str | None) -> concurrent.futures.Future[Any]:
-        self._requests[str(event["event_id"])] = (request_id, item_id)
-        fut = self._session.submit(event, kind, key)
-        fut.add_done_callback(lambda f: self._report_failure(f, request_id, item_id))
-        return fut
-
-    def _report_failure(self, fut: concurrent.futures.Future[Any], request_id: str,
-                        item_id: str | None) -> None:
-        exc = fut.exception()
-        if exc is None or isinstance(exc, RealtimeServerError):
-            return  # server errors reach the view through the error event itself
-        self._push({"kind": "error", "error": {
-            "message": _message(exc), "code": None, "type": type(exc).__name__, "param": None,
-            "event_id": None, "item_id": item_id, "request_id": request_id, "ts": 0.0}})
-
-    def _edit(self, item_id: str, text: Any, request_id: str) -> None:
-        """Replace an item's text: create the edited copy right after it, then delete the old
-        one once the server accepted the copy, so a rejected edit changes nothing."""
-        text = _text(text)
-        with self._session.lock:
-            old = self._session.model.get(item_id)
-            if old is None:
-                raise KeyError(f"item {item_id!r} is not in the conversation")
-            old = old.copy()
-        new = edited_item(old, text)
-        new["id"] = protocol.new_item_id()
-        event = protocol.item_create(new, old.id)
-        fut = self._submit(event, request_id, old.id, "item_done", new["id"])
-
-        def delete_old(f: concurrent.futures.Future[Any]) -> None:
-            if f.exception() is None:
-                self._submit(protocol.item_delete(old.id), request_id, old.id, "deleted", old.id)
-
-        fut.add_done_callback(delete_old)
-
-
-def edited_item(old: Item, text: str) -> dict[str, Any]:
-    """A new item like ``old`` with its text replaced (messages) or its output (tool output)."""
-    if old.type == "function_call_output":
-        item = {"type": "function_call_output", "call_id": old.call_id, "output": text}
-    elif old.type == "message" and old.role in PART_TYPES_BY_ROLE:
-        role = old.role
-        kept = [p for p in old.content if p.get("type") not in _TEXT_PARTS
-                and p.get("type") in PART_TYPES_BY_ROLE[role]]
-        item = message(text, role)
-        item["content"] = item["content"] + kept
-    else:
-        raise InvalidItemError("item.type", f"a {old.type} item cannot be edited as text")
-    return protocol.validate_item(item)
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise InvalidItemError("text", "must be a string")
-    return value
 
 
 def _message(exc: BaseException) -> str:
@@ -406,7 +317,3 @@ def collapse_deltas(entries: list[LogEntry]) -> list[dict[str, Any]]:
         else:
             out.append(slim)
     return out
-
-
-def _json(content: dict[str, Any]) -> str:
-    return json.dumps(content, default=str)

@@ -19,7 +19,7 @@ import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .responder import random_id
+from .wire import random_id
 
 DEFAULT_MODEL = "gpt-realtime"
 DEFAULT_INSTRUCTIONS = "You are the realtime_nb offline responder; your answers are deterministic."

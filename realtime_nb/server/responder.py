@@ -26,13 +26,12 @@ import base64
 import binascii
 import json
 import re
-import secrets
-import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-_ALNUM = string.ascii_letters + string.digits
+from .wire import random_id
+
 _TOKEN_RE = re.compile(r"\w+|[^\w\s]")
 _CHUNK_RE = re.compile(r"\S+\s*|\s+")
 _NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?")
@@ -41,11 +40,6 @@ _PLACE_RE = re.compile(r"\b(?i:in|for|at)\s+([A-Z][\w'-]*(?:(?:\s+|,\s*)[A-Z][\w
 ARGUMENT_CHUNK = 8
 #: PCM16 mono 24 kHz: 48 bytes per millisecond (the session's default input format).
 BYTES_PER_MS = 48
-
-
-def random_id(prefix: str, length: int = 21) -> str:
-    """``prefix`` + ``length`` random letters and digits (the shape of OpenAI's ids)."""
-    return prefix + "".join(secrets.choice(_ALNUM) for _ in range(length))
 
 
 @dataclass

@@ -18,13 +18,30 @@ no ``conversation.item.*`` event and never touches the conversation.
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
-from .responder import plan_response, random_id, usage
-from .server_state import RequestError, render_item, server_event
+from ..core.protocol import dialect
+from .responder import plan_response, usage
+from .wire import RequestError, random_id, render_item, server_event
 
-if TYPE_CHECKING:
-    from .server_state import ConnectionState
+
+class ConversationState(Protocol):
+    """What a response reads and writes of its connection (``state.ConnectionState``)."""
+
+    dialect: str
+    session: dict[str, Any]
+    conversation_id: str
+    items: dict[str, dict[str, Any]]
+    active: dict[str, ResponseRun]
+
+    def context(self) -> list[dict[str, Any]]: ...
+    def predecessor(self, item_id: str) -> str | None: ...
+    def insert(self, item: dict[str, Any], after: str | None = None, *, at_end: bool = True
+               ) -> str | None: ...
+    def item_events(self, item: Mapping[str, Any], previous: str | None, *, done: bool = True
+                    ) -> list[dict[str, Any]]: ...
+    def clean_item(self, raw: dict[str, Any], where: str = "item") -> dict[str, Any]: ...
 
 GA_RESPONSE_FIELDS = (
     "audio", "conversation", "input", "instructions", "max_output_tokens", "metadata",
@@ -34,19 +51,15 @@ BETA_RESPONSE_FIELDS = (
     "conversation", "input", "instructions", "max_response_output_tokens", "metadata",
     "modalities", "output_audio_format", "temperature", "tool_choice", "tools", "voice",
 )
-#: GA event name -> beta name (the only renames the text-only responder needs).
-BETA_NAMES = {
-    "response.output_text.delta": "response.text.delta",
-    "response.output_text.done": "response.text.done",
-}
 
 
 class ResponseRun:
     """A response in flight: its plan, its output item and the text streamed so far."""
 
-    def __init__(self, state: ConnectionState, params: dict[str, Any]) -> None:
+    def __init__(self, state: ConversationState, params: dict[str, Any]) -> None:
         self.state = state
         self.dialect = state.dialect
+        self.spec = dialect(state.dialect)
         self.params = self._check(params)
         self.id = random_id("resp_")
         self.in_conversation = params.get("conversation") != "none"
@@ -109,9 +122,7 @@ class ResponseRun:
 
     # ------------------------------------------------------------------ event helpers
     def _event(self, etype: str, /, **fields: Any) -> dict[str, Any]:
-        if self.dialect == "beta":
-            etype = BETA_NAMES.get(etype, etype)
-        return server_event(etype, **fields)
+        return server_event(self.spec.event_names.get(etype, etype), **fields)
 
     def _where(self) -> dict[str, Any]:
         return {"response_id": self.id, "item_id": self.item["id"], "output_index": 0}

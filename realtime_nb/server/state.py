@@ -23,17 +23,16 @@ import copy
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .errors import InvalidItemError
-from .items import MAX_ITEM_ID, validate_item
-from .responder import BYTES_PER_MS, audio_ms, random_id
-from .server_config import ConfigError, apply_update, default_session
+from ..core.protocol import dialect as dialect_spec
+from ..core.validation import MAX_ITEM_ID, validate_item
+from ..errors import InvalidItemError
+from .config import ConfigError, apply_update, default_session
+from .responder import BYTES_PER_MS, audio_ms
+from .responses import ResponseRun
+from .wire import RequestError, error_event, random_id, render_item, server_event
 
-if TYPE_CHECKING:
-    from .server_response import ResponseRun
-
-DIALECTS = ("ga", "beta", "yandex")
 STATUS_TYPES = ("message", "function_call", "function_call_output")
 BETA_ITEM_TYPES = STATUS_TYPES
 #: Fields a content part of each type may carry (anything else is an unknown parameter).
@@ -47,7 +46,6 @@ PART_FIELDS: dict[str, tuple[str, ...]] = {
     "audio": ("type", "audio", "transcript"),
 }
 MCP_TOOL_FIELDS = ("name", "input_schema", "description", "annotations")
-_BETA_PART = {"output_text": "text", "output_audio": "audio"}
 _GA_PART = {"text": "output_text", "audio": "output_audio"}
 
 #: client event type -> (fields it may carry besides type/event_id, fields it must carry)
@@ -71,49 +69,6 @@ CLIENT_EVENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 MIN_COMMIT_MS = 100
 
 
-class RequestError(Exception):
-    """A client event the server refuses; becomes one ``error`` event, nothing else happens."""
-
-    def __init__(self, message: str, *, code: str | None = "invalid_value",
-                 param: str | None = None, type: str = "invalid_request_error") -> None:
-        super().__init__(message)
-        self.message, self.code, self.param, self.type = message, code, param, type
-
-
-def server_event(type: str, /, **fields: Any) -> dict[str, Any]:
-    """A server event with a fresh ``event_id`` (``event_`` + 21 letters/digits)."""
-    return {"type": type, "event_id": random_id("event_"), **fields}
-
-
-def error_event(exc: RequestError, client_event_id: str | None) -> dict[str, Any]:
-    """The ``error`` event for a refused client event (``error.event_id`` = the client's id)."""
-    return server_event("error", error={
-        "type": exc.type, "code": exc.code, "message": exc.message, "param": exc.param,
-        "event_id": client_event_id,
-    })
-
-
-def render_item(item: Mapping[str, Any], dialect: str, *, with_audio: bool = False
-                ) -> dict[str, Any]:
-    """A stored item as ``dialect`` shows it; audio bytes only when ``with_audio`` (retrieve)."""
-    out = copy.deepcopy(dict(item))
-    metadata = out.pop("metadata", None)
-    parts = out.get("content")
-    if isinstance(parts, list):
-        for part in parts:
-            if not with_audio and "audio" in part:
-                del part["audio"]
-                part.setdefault("transcript", None)
-            if dialect == "beta" and out.get("role") == "assistant":
-                part["type"] = _BETA_PART.get(part.get("type"), part.get("type"))
-    if dialect == "ga":
-        return out
-    out = {"id": out.pop("id"), "object": "realtime.item", **out}
-    if dialect == "yandex":
-        out["metadata"] = metadata
-    return out
-
-
 @dataclass
 class Outcome:
     """What one client frame leads to: events to send now, a response to start or cancel."""
@@ -127,10 +82,9 @@ class ConnectionState:
     """One connection's conversation, session and audio buffer (see the module docstring)."""
 
     def __init__(self, dialect: str = "ga", model: str | None = None) -> None:
-        if dialect not in DIALECTS:
-            raise ValueError(f"dialect must be one of {', '.join(DIALECTS)}, got {dialect!r}")
-        self.dialect = dialect
-        self.session = default_session(dialect, model)
+        self.spec = dialect_spec(dialect)  # ValueError for an unknown dialect
+        self.dialect = self.spec.name
+        self.session = default_session(self.dialect, model)
         self.conversation_id = random_id("conv_")
         self.order: list[str] = []
         self.items: dict[str, dict[str, Any]] = {}
@@ -167,9 +121,8 @@ class ConnectionState:
         ``created`` and ``added`` (+ ``done``).
         """
         wire = render_item(item, self.dialect)
-        names = {"ga": ["conversation.item.added"], "beta": ["conversation.item.created"],
-                 "yandex": ["conversation.item.created", "conversation.item.added"]}[self.dialect]
-        if done and self.dialect != "beta":
+        names = list(self.spec.item_events)
+        if done and self.spec.item_done:
             names.append("conversation.item.done")
         return [server_event(n, previous_item_id=previous, item=copy.deepcopy(wire))
                 for n in names]
@@ -276,7 +229,7 @@ class ConnectionState:
                 f"Invalid '{where}.id': string too long. Expected a string with maximum length "
                 f"{MAX_ITEM_ID}, but got a string with length {len(item_id)} instead.",
                 code="string_above_max_length", param=f"{where}.id")
-        if raw.get("metadata") is not None and self.dialect != "yandex":
+        if raw.get("metadata") is not None and not self.spec.item_metadata:
             raise RequestError(f"Unknown parameter: '{where}.metadata'.",
                                code="unknown_parameter", param=f"{where}.metadata")
         if self.dialect == "beta" and raw.get("type") not in BETA_ITEM_TYPES:
@@ -399,8 +352,6 @@ class ConnectionState:
 
     # ------------------------------------------------------------------ responses
     def _on_response_create(self, event: dict[str, Any]) -> Outcome:
-        from .server_response import ResponseRun
-
         params = event.get("response") or {}
         run = ResponseRun(self, params)  # validates params; raises RequestError
         if run.in_conversation:

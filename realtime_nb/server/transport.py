@@ -33,8 +33,10 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from .server_response import ResponseRun
-from .server_state import DIALECTS, ConnectionState, render_item, server_event
+from ..core.protocol import DIALECT_NAMES as DIALECTS
+from .responses import ResponseRun
+from .state import ConnectionState
+from .wire import render_item, server_event
 
 logger = logging.getLogger(__name__)
 
