@@ -386,7 +386,7 @@ def load(path: str | PathLike[str]) -> RealtimeConversation:
                         core.dialect.name, "offline", head.get("model"))
     conv = RealtimeConversation(core, endpoint=endpoint)
     for entry in entries:
-        core.replay_entry(entry)
+        core.load_entry(entry)
     return conv
 
 

@@ -28,7 +28,7 @@ from realtime_nb import ConnectionClosedError
 from realtime_nb.client import RealtimeConversation
 from realtime_nb.core.connection import Connection
 from realtime_nb.core.items import ITEM_TYPES
-from realtime_nb.data.events import EVENT_COLUMNS
+from realtime_nb.data.eventframe import EVENT_COLUMNS
 from realtime_nb.data.frame import COLUMNS, USAGE_COLUMNS, empty_frame
 from realtime_nb.demo import WEATHER_TOOL
 
@@ -291,7 +291,7 @@ class Feeder:
 
     def send(self, payload: dict[str, Any]) -> None:
         self.t += 0.125
-        self.session.replay_entry(_event(payload, self.t))
+        self.session.load_entry(_event(payload, self.t))
 
     def new_id(self) -> str:
         self.n += 1
@@ -317,7 +317,7 @@ class Feeder:
         fresh = Connection.offline()
         conv = RealtimeConversation(fresh)
         for entry in self.conv.log:
-            fresh.replay_entry(entry)
+            fresh.load_entry(entry)
         return conv.df
 
 

@@ -360,7 +360,7 @@ class Connection:
                 _safe(fn, records, cause)
 
     # ------------------------------------------------------------------ saved sessions
-    def replay_entry(self, entry: LogEntry) -> None:
+    def load_entry(self, entry: LogEntry) -> None:
         """Apply one entry of a saved log as it happened (``realtime_nb.load``): client events
         are logged, server events applied, a resync drops and settles what it did live."""
         payload = dict(entry["payload"])
@@ -369,7 +369,7 @@ class Connection:
             self._emit_log(self.log.append("out", payload, ts))
         elif direction == "local":
             if entry["type"] == "realtime_nb.resync":
-                self._replay_resync(payload, ts)
+                self._redo_resync(payload, ts)
             self._emit_log(self.log.append("local", payload, ts, type=entry["type"],
                                            note=entry["note"]))
         elif entry["type"] == "invalid":
@@ -378,7 +378,7 @@ class Connection:
             raw_type = str(payload.get("type"))
             self.apply(ServerEvent(canonical_type(raw_type), raw_type, payload, ts))
 
-    def _replay_resync(self, payload: dict[str, Any], ts: float) -> None:
+    def _redo_resync(self, payload: dict[str, Any], ts: float) -> None:
         self._notify(redo_resync(self.model, payload, ts))
 
 

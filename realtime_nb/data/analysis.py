@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from ..core.connection import Connection
     from ..endpoints import Endpoint
-    from .events import EventFrame
+    from .eventframe import EventFrame
     from .frame import ItemFrame
 
 
@@ -49,7 +49,7 @@ class DataMixin:
         ``type``, ``event_id``, ``item_id``, ``response_id``, ``error_code``, ``payload``
         (dict, audio replaced by its length) and ``note``."""
         if self._events is None:
-            from .events import EventFrame
+            from .eventframe import EventFrame
 
             self._events = EventFrame(self._core.log)
         return self._events.frame()

@@ -10,7 +10,7 @@ File format (UTF-8, one JSON object per line):
   replaced by its length in the log).
 
 ``realtime_nb.load`` (in :mod:`realtime_nb.client`) feeds every entry through
-:meth:`Connection.replay_entry <realtime_nb.core.connection.Connection.replay_entry>` of a core
+:meth:`Connection.load_entry <realtime_nb.core.connection.Connection.load_entry>` of a core
 with no socket, so the same model, ``conv.df`` and ``conv.events`` come back offline.
 """
 
