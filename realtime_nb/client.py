@@ -267,7 +267,7 @@ class RealtimeConversation(DataMixin):
 
         GA servers require ``session.type``; it defaults to ``"realtime"`` there.
         """
-        merged = {**(session or {}), **fields}
+        merged = self._prepare_session({**(session or {}), **fields})
         if self.endpoint.dialect == "ga":
             merged.setdefault("type", "realtime")
         return self.send(protocol.session_update(merged))

@@ -26,7 +26,10 @@ ALLOWED = {
     "core": ("core", "errors"),
     "server": ("server", "core.items", "core.validation", "core.protocol", "errors"),
     "session": ("core", "endpoints", "errors"),
-    "data": ("data", "core", "endpoints", "errors"),
+    "data": ("data", "core", "endpoints", "errors", "parts"),
+    "parts": ("core", "endpoints", "errors", "session"),
+    "tools": ("tools", "parts", "core", "errors"),
+    "audio": ("audio", "parts", "core", "errors"),
     "notebook": ("notebook", "data", "core", "errors"),
 }
 

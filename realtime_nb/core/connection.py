@@ -302,11 +302,13 @@ class Connection:
 
     def _status_changed(self, status: str, reason: str | None, logged: bool) -> None:
         if logged:
-            self._log_local({"type": "realtime_nb.status", "status": status, "reason": reason})
+            self.log_local({"type": "realtime_nb.status", "status": status, "reason": reason})
         for fn in self.status_listeners:
             _safe(fn, status)
 
-    def _log_local(self, payload: dict[str, Any], ts: float | None = None) -> None:
+    def log_local(self, payload: dict[str, Any], ts: float | None = None) -> None:
+        """Log the client's own record of something (``direction == "local"``; ``payload``
+        needs a ``type``, e.g. ``realtime_nb.tool``)."""
         self._emit_log(self.log.append("local", payload, ts, type=payload["type"]))
 
     def _emit_log(self, seq: int) -> None:
@@ -347,7 +349,7 @@ class Connection:
                   for e in replay_events(items, self.session_config)]
         self._outbox = collections.deque([*replay, *user])
         dropped_ids = [r.item.id for r in records if r.kind == "removed"]
-        self._log_local({"type": "realtime_nb.resync", "status": self.status,
+        self.log_local({"type": "realtime_nb.resync", "status": self.status,
                          "reason": f"replaying {len(items)} items and {len(user)} requests in "
                                    "the new server session", "dropped": dropped_ids,
                          "settled": kept}, now)

@@ -9,31 +9,25 @@ sans-I/O state), ``_lock``, ``_frame`` (the :class:`~.frame.ItemFrame`), ``endpo
 
 from __future__ import annotations
 
-import threading
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..parts import Part
 from .doneitems import AsyncDoneItems, DoneItems
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..core.connection import Connection
-    from ..endpoints import Endpoint
     from .eventframe import EventFrame
     from .frame import ItemFrame
 
 
-class DataMixin:
+class DataMixin(Part):
     """``df``, ``events``, ``save``, ``to_parquet``, ``done_items`` (see the module doc)."""
 
-    _core: Connection
-    _lock: threading.RLock
     _frame: ItemFrame
     _events: EventFrame | None
-    endpoint: Endpoint
-    timeout: float
 
     @property
     def df(self) -> pd.DataFrame:
