@@ -67,6 +67,8 @@ class RealtimeConversation(DataMixin):
         self._widget: Any = None
         self._events: Any = None  # the EventFrame, made on first use of `events`
         self._frame = ItemFrame(self._core, self._lock)
+        with self._lock:
+            self._attach()
 
     # ------------------------------------------------------------------ state
     @property

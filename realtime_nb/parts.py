@@ -36,6 +36,11 @@ class Part:
         """Run ``fn`` soon on the session's thread (a timer thread when not connected)."""
         raise NotImplementedError
 
+    def _attach(self) -> None:
+        """Called once by the facade's ``__init__``, after ``_core`` and ``_lock`` are set and
+        before any event flows: a part that listens to the core registers here (and calls
+        ``super()._attach()``)."""
+
     def _prepare_session(self, fields: dict[str, Any]) -> dict[str, Any]:
         """The ``session`` object ``update_session`` sends, from the caller's fields. A part
         that adds or maps fields overrides this and calls ``super()._prepare_session``."""
