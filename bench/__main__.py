@@ -2,7 +2,8 @@
 
 Options: ``--only NAME`` (ingest, widget, frame, memory, render; repeatable or
 comma-separated), ``--quick`` (smaller sizes), ``--json PATH`` (every number, for a
-comparison between runs), ``--readme`` (write the table into bench/README.md).
+comparison between runs), ``--against REV`` (ingest (d) at a git revision too, in the same
+run), ``--readme`` (write the table into bench/README.md).
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"run only these ({', '.join(NAMES)}); repeatable or a,b")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     parser.add_argument("--json", type=Path, help="write every number to this file")
+    parser.add_argument("--against", metavar="REV",
+                        help="also measure ingest (d) at this git revision (now / REV ratio)")
     parser.add_argument("--readme", action="store_true",
                         help="write the table, date and machine into bench/README.md")
     args = parser.parse_args(argv)
@@ -78,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         run, rows = _module(name)
         try:
-            result = run(args.quick)
+            result = (run(args.quick, against=args.against) if name == "ingest" and args.against
+                      else run(args.quick))
             got = rows(result)
             results[name] = result
         except Exception as exc:  # one broken benchmark must not hide the others

@@ -24,7 +24,11 @@ Clients, each timed from the "go" to the sentinel:
 (dl) (info) (d) with the widget's event-log panel open in a view (then every log entry goes
      to the browser too; with no panel open, as in (d), none does).
 
-Targets: d/a >= 0.5 and d/c >= 4.
+With ``--against REV`` (``python -m bench --only ingest --against 01da193``), (d) is also
+measured for realtime_nb as it was at git revision REV, and as it is now, each in a fresh
+process, alternating, the best of each kept: the ratio now / REV says what a change cost.
+
+Targets: d/a >= 0.5, d/c >= 4, and with ``--against``, now / REV >= 0.9.
 """
 
 from __future__ import annotations
@@ -34,10 +38,13 @@ import asyncio
 import contextlib
 import gc
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from bench import REPO_ROOT, SENTINEL_ID, Row, fmt_rate, recording_comms, session_created, stream
@@ -46,6 +53,7 @@ N_EVENTS = 100_000
 QUICK_EVENTS = 20_000
 TARGET_DA = 0.5
 TARGET_DC = 4.0
+TARGET_AGAINST = 0.9
 GO = json.dumps({"type": "session.update", "event_id": "event_go", "session": {"type": "realtime"}})
 
 
@@ -184,16 +192,56 @@ def realtime_nb_session(url: str, n: int, widget: bool,
 # --------------------------------------------------------------------------------------------
 
 
-def run(quick: bool = False, n: int | None = None, repeats: int = 2) -> dict[str, Any]:
+def tree_at(rev: str) -> Path:
+    """realtime_nb as it was at git revision ``rev``, unpacked into a temporary directory
+    (``<dir>/realtime_nb``); its front-end bundle is today's (the benchmark never runs it)."""
+    out = Path(tempfile.mkdtemp(prefix=f"rnb-{rev[:12]}-"))
+    archive = subprocess.run(["git", "archive", rev, "realtime_nb"], cwd=REPO_ROOT,
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
+    static = REPO_ROOT / "realtime_nb" / "static"
+    if static.is_dir():
+        shutil.copytree(static, out / "realtime_nb" / "static", dirs_exist_ok=True)
+    return out
+
+
+_CHILD = """
+import json, sys
+sys.path.insert(0, {root!r})
+import bench  # puts the repo first on sys.path ...
+if {tree!r}:
+    sys.path.insert(0, {tree!r})  # ... unless another tree of realtime_nb is asked for
+import realtime_nb
+from bench.bench_ingest import realtime_nb_session
+t, _ = realtime_nb_session({url!r}, {n}, widget=True)
+print(json.dumps({{"t": t, "where": realtime_nb.__file__}}))
+"""
+
+
+def session_in_child(url: str, n: int, tree: Path | None) -> float:
+    """(d) in a fresh interpreter, with realtime_nb from ``tree`` (None: this checkout)."""
+    code = _CHILD.format(root=str(REPO_ROOT), tree=str(tree or ""), url=url, n=n)
+    out = subprocess.run([sys.executable, "-c", code], cwd=tempfile.gettempdir(),
+                         capture_output=True, text=True, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    expected = str(tree) if tree else str(REPO_ROOT)
+    assert got["where"].startswith(expected), f"measured {got['where']}, not {expected}"
+    return float(got["t"])
+
+
+def run(quick: bool = False, n: int | None = None, repeats: int = 2,
+        against: str | None = None) -> dict[str, Any]:
     """Each client ``repeats`` times (best kept); the cheap baselines (a) and (b) 3 times
-    more, which can only make d/a stricter."""
+    more, which can only make d/a stricter. ``against``: a git revision to compare (d) with."""
     n = n or (QUICK_EVENTS if quick else N_EVENTS)
     server = ServerProcess(n)
-    times: dict[str, list[float]] = {k: [] for k in ("a", "b", "c", "d", "d0", "dl")}
+    keys = ["a", "b", "c", "d", "d0", "dl"] + (["now", "rev"] if against else [])
+    times: dict[str, list[float]] = {k: [] for k in keys}
     info: dict[str, Any] = {}
+    tree = tree_at(against) if against else None
     try:
         for i in range(repeats * 3):
-            for key in ("a", "b", "c", "d", "d0", "dl"):
+            for key in keys:
                 if i >= repeats and key not in ("a", "b"):
                     continue
                 gc.collect()
@@ -203,6 +251,8 @@ def run(quick: bool = False, n: int | None = None, repeats: int = 2) -> dict[str
                     t = asyncio.run(bare(server.url, n, parse=True))
                 elif key == "c":
                     t = asyncio.run(sdk(server.base_url, n))
+                elif key in ("now", "rev"):
+                    t = session_in_child(server.url, n, tree if key == "rev" else None)
                 else:
                     t, extra = realtime_nb_session(server.url, n, widget=key != "d0",
                                                    log_panel=key == "dl")
@@ -210,15 +260,22 @@ def run(quick: bool = False, n: int | None = None, repeats: int = 2) -> dict[str
                 times[key].append(t)
     finally:
         server.stop()
+        if tree is not None:
+            shutil.rmtree(tree, ignore_errors=True)
     rate = {k: n / min(v) for k, v in times.items()}
-    return {
+    out = {
         "n_events": n,
         "seconds": {k: min(v) for k, v in times.items()},
+        "all_seconds": times,
         "events_per_s": rate,
         "d_over_a": rate["d"] / rate["a"],
         "d_over_c": rate["d"] / rate["c"],
         "info": info,
     }
+    if against:
+        out["against"] = against
+        out["now_over_rev"] = rate["now"] / rate["rev"]
+    return out
 
 
 def rows(r: dict[str, Any]) -> list[Row]:
@@ -248,7 +305,10 @@ def rows(r: dict[str, Any]) -> list[Row]:
         Row("ingest (dl) widget traffic per event (wire)",
             f"{dl.get('widget_wire_bytes', 0) / n:,.0f} B/ev",
             f"{dl.get('widget_messages', 0):,} msgs"),
-    ]
+    ] + ([Row(f"ingest (d) now / at {r['against'][:10]} (fresh processes)",
+              fmt_rate(rate["now"]), fmt_rate(rate["rev"]), f"{r['now_over_rev']:.2f}",
+              f">= {TARGET_AGAINST}", r["now_over_rev"] >= TARGET_AGAINST)]
+         if "against" in r else [])
 
 
 def main() -> None:
@@ -257,13 +317,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("-n", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--against", help="a git revision to compare (d) with")
     args = parser.parse_args()
     if args.serve:
         asyncio.run(_serve(args.serve))
         return
     from bench import format_table
 
-    result = run(args.quick, args.n, args.repeats)
+    result = run(args.quick, args.n, args.repeats, args.against)
     print(format_table(rows(result)))
     print(json.dumps({k: v for k, v in result.items() if k != "info"}, indent=1))
     print(json.dumps(result["info"], indent=1, default=str))

@@ -11,25 +11,25 @@ and ``wait="future"`` returns the call's ``concurrent.futures.Future``.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import threading
 import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from .core import protocol
 from .core.connection import Callback, Connection
 from .core.eventlog import LogEntry
 from .core.items import Item
 from .core.validation import message
-from .core.waiters import ANSWERS, Response
+from .core.waiters import Response
 from .data.analysis import DataMixin
+from .data.branches import BranchMixin
 from .data.frame import ItemFrame
 from .endpoints import Endpoint, resolve_endpoint
-from .errors import ConnectionClosedError, RealtimeError, RealtimeTimeoutError
+from .errors import RealtimeError
 from .session import Session
+from .waiting import Caller, Wait
 
 if TYPE_CHECKING:
     from os import PathLike
@@ -40,12 +40,9 @@ if TYPE_CHECKING:
 
 DEFAULT_TIMEOUT = 30.0
 Source = str | Mapping[str, Any] | None
-#: ``True``: wait and return the answer; ``False``: send, return ``None``; ``"future"``: send,
-#: return the ``concurrent.futures.Future`` of the answer.
-Wait = bool | Literal["future"]
 
 
-class RealtimeConversation(DataMixin):
+class RealtimeConversation(BranchMixin, DataMixin, Caller):
     """A Realtime conversation: create items, ask for responses, watch every event.
 
     Thread-safety: server events are applied on the session's own thread; reading ``items``
@@ -117,60 +114,6 @@ class RealtimeConversation(DataMixin):
     def __repr__(self) -> str:
         return (f"<RealtimeConversation {self.endpoint.name} status={self.status} "
                 f"items={len(self)} events={len(self._core.log)}>")
-
-    # ------------------------------------------------------------------ waiting
-    def _submit(self, event: dict[str, Any], kind: str | None = None,
-                key: str | None = None) -> concurrent.futures.Future[Any]:
-        if self._session is None:
-            raise ConnectionClosedError(f"this conversation is not connected: "
-                                        f"{self._core.reason or self._core.status}")
-        return self._session.submit(event, kind, key)
-
-    def _call(self, event: dict[str, Any], kind: str | None, key: str | None,
-              timeout: float | None, wait: Wait = True) -> Any:
-        """Submit, then wait (refused on the session's own thread), or not (see :data:`Wait`)."""
-        if wait == "future":
-            return self._submit(event, kind, key)
-        if not wait:
-            self._submit(event, kind, key)
-            return None
-        if self._session is not None and self._session.in_session_thread:
-            raise RealtimeError("a blocking call from a realtime_nb callback would wait forever; "
-                                "use conv.send(...) (or wait=False) there")
-        future = self._submit(event, kind, key)
-        limit = self.timeout if timeout is None else timeout
-        try:
-            return future.result(limit)
-        except concurrent.futures.TimeoutError:
-            self._forget(future)
-            raise RealtimeTimeoutError(self._timeout_text(event, kind, limit)) from None
-        except KeyboardInterrupt:  # Jupyter's interrupt: do not leave a response running
-            self._forget(future, cancel=True)
-            raise
-
-    async def _await(self, event: dict[str, Any], kind: str | None, key: str | None,
-                     timeout: float | None) -> Any:
-        future = self._submit(event, kind, key)
-        limit = self.timeout if timeout is None else timeout
-        try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), limit)
-        except (asyncio.TimeoutError, TimeoutError):
-            self._forget(future)
-            raise RealtimeTimeoutError(self._timeout_text(event, kind, limit)) from None
-        except asyncio.CancelledError:
-            self._forget(future, cancel=True)
-            raise
-
-    def _forget(self, future: concurrent.futures.Future[Any], cancel: bool = False) -> None:
-        if self._session is not None:
-            self._session.forget(future, cancel=cancel)
-
-    def _timeout_text(self, event: dict[str, Any], kind: str | None, limit: float) -> str:
-        wanted = ANSWERS.get(kind or "", "the send")
-        with self._lock:
-            why = self._core.waiting_text()
-        return f"no {wanted} within {limit:g}s for {event['type']} (event_id " \
-               f"{event['event_id']}); {why}"
 
     # ------------------------------------------------------------------ item calls
     def _create_event(self, item: Source, role: str, text: str | None,
@@ -313,6 +256,15 @@ class RealtimeConversation(DataMixin):
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
 
+    def _open(self, seed: Callable[[Connection], None], connect_kwargs: dict[str, Any]
+              ) -> RealtimeConversation:
+        if connect_kwargs or self._session is None:
+            return _connect(seed, **connect_kwargs)
+        session = self._session
+        return _open(seed, self.endpoint, self._server, timeout=self.timeout,
+                     open_timeout=session.open_timeout, reconnect=session.core.life.reconnect,
+                     max_attempts=session.core.max_attempts, backoff=session.backoff)
+
     def _call_later(self, seconds: float, fn: Callable[[], Any]) -> None:
         """Run ``fn`` soon on the session's thread (a timer thread when not connected)."""
         if self._session is not None:
@@ -368,9 +320,32 @@ def connect(provider: str | None = None, *, model: str | None = None, url: str |
         provider, model=model, url=url, headers=headers, dialect=dialect, api_key=api_key,
         iam_token=iam_token, folder_id=folder_id,
     )
+    return _open(None, endpoint, server, timeout=timeout, open_timeout=open_timeout,
+                 reconnect=reconnect, max_attempts=max_attempts, backoff=backoff)
+
+
+def _connect(seed: Callable[[Connection], None] | None, **kwargs: Any) -> RealtimeConversation:
+    """``connect(**kwargs)`` for a core that ``seed`` fills first (resume, fork)."""
+    names = ("provider", "model", "url", "headers", "dialect", "api_key", "iam_token",
+             "folder_id")
+    endpoint, server = resolve_endpoint(**{k: kwargs.pop(k) for k in names if k in kwargs})
+    return _open(seed, endpoint, server, **kwargs)
+
+
+def _open(seed: Callable[[Connection], None] | None, endpoint: Endpoint,
+          server: EmbeddedServer | None, *, timeout: float = DEFAULT_TIMEOUT,
+          open_timeout: float = 15.0, reconnect: bool = True, max_attempts: int = 8,
+          backoff: tuple[float, float] = (0.25, 8.0)) -> RealtimeConversation:
     session = Session(endpoint, open_timeout=open_timeout, reconnect=reconnect,
-                      max_attempts=max_attempts, backoff=backoff).start()
-    conv = RealtimeConversation(session, timeout=timeout, server=server)
+                      max_attempts=max_attempts, backoff=backoff)
+    conv = RealtimeConversation(session, timeout=timeout, server=server)  # listens from now
+    if seed is not None:
+        with session.lock:
+            seed(session.core)
+            last = session.core.model.ids()[-1:]
+    session.start()
+    if seed is not None and last:
+        conv.retrieve(last[0])  # the server answers in order: the replayed history is in
     global _LAST
     _LAST = weakref.ref(conv)
     return conv

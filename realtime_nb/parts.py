@@ -36,6 +36,12 @@ class Part:
         """Run ``fn`` soon on the session's thread (a timer thread when not connected)."""
         raise NotImplementedError
 
+    def _open(self, seed: Callable[[Connection], None], connect_kwargs: dict[str, Any]) -> Any:
+        """A new live conversation whose core ``seed`` fills before it connects; with no
+        ``connect_kwargs``, on this conversation's endpoint (the embedded server if it has
+        none)."""
+        raise NotImplementedError
+
     def _attach(self) -> None:
         """Called once by the facade's ``__init__``, after ``_core`` and ``_lock`` are set and
         before any event flows: a part that listens to the core registers here (and calls

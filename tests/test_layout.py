@@ -28,6 +28,7 @@ ALLOWED = {
     "session": ("core", "endpoints", "errors"),
     "data": ("data", "core", "endpoints", "errors", "parts"),
     "parts": ("core", "endpoints", "errors", "session"),
+    "waiting": ("parts", "core", "errors"),
     "tools": ("tools", "parts", "core", "errors"),
     "audio": ("audio", "parts", "core", "errors"),
     "notebook": ("notebook", "data", "core", "errors"),

@@ -32,6 +32,7 @@ from typing import Any
 from ..errors import ConnectionClosedError, ProtocolError, RealtimeServerError
 from .conversation import Conversation
 from .eventlog import EventLog, LogEntry
+from .items import Item
 from .lifecycle import LIVE, Lifecycle, Step
 from .protocol import (
     ServerEvent,
@@ -94,6 +95,7 @@ class Connection:
         #: False for a conversation rebuilt from a saved log: it has no socket to greet it.
         self.live = True
         self._server_closed = False  # the last socket ended with the server's close frame
+        self._replay_first = False  # seeded from history: the first greeting replays it
 
     @classmethod
     def offline(cls, dialect_name: str = "ga", reason: str = "not connected") -> Connection:
@@ -263,7 +265,9 @@ class Connection:
         self.life.opened(now)
 
     def _on_greeting(self) -> None:
-        if self.life.greeting():
+        first_of_many = self.life.greeting()
+        if first_of_many or self._replay_first:
+            self._replay_first = False
             self._rebuild(self.life.last_loss or "the connection dropped")
             self.life.set("open", "reconnected")
         self.send_ready = bool(self._outbox)
@@ -368,6 +372,9 @@ class Connection:
         payload = dict(entry["payload"])
         direction, ts = entry["direction"], entry["ts"]
         if direction == "out":
+            if payload.get("type") == "session.update" and isinstance(payload.get("session"),
+                                                                       dict):
+                self.session_config.update(payload["session"])
             self._emit_log(self.log.append("out", payload, ts))
         elif direction == "local":
             if entry["type"] == "realtime_nb.resync":
@@ -379,6 +386,19 @@ class Connection:
         else:
             raw_type = str(payload.get("type"))
             self.apply(ServerEvent(canonical_type(raw_type), raw_type, payload, ts))
+
+    def seed(self, entries: Iterable[LogEntry] = (), items: Iterable[Item] = ()) -> None:
+        """Start this (not yet greeted) core from history: the entries of a saved or live log
+        (``resume``) or copies of items (``fork``); its first ``session.created`` replays the
+        configuration and the items into the new server session, as a reconnect does."""
+        live, self.live = self.live, False  # logged greetings are history, not this socket's
+        try:
+            for entry in entries:
+                self.load_entry(entry)
+            self._notify([self.model.adopt(item.copy(), time.time()) for item in items])
+        finally:
+            self.live = live
+        self._replay_first = True
 
     def _redo_resync(self, payload: dict[str, Any], ts: float) -> None:
         self._notify(redo_resync(self.model, payload, ts))

@@ -130,6 +130,13 @@ class Conversation:
         return True
 
     # ---------------------------------------------------------------- after a lost connection
+    def adopt(self, item: Item, ts: float) -> Change:
+        """Append an item this model never saw on the wire, as done (a fork's history)."""
+        self._items[item.id] = item
+        self._link(item, self._order.tail)
+        self._done.add(item.id)
+        return Change("inserted", item, "realtime_nb.fork", item.previous_item_id, True, ts=ts)
+
     def drop(self, item_id: str, ts: float, cause: str) -> Change:
         """Remove an item that no server event removed (a response dropped after a lost
         connection); ``KeyError`` if it is not in the conversation."""
