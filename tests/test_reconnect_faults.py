@@ -8,24 +8,15 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
 
 import pytest
 
 import realtime_nb as rnb
 from realtime_nb.server import EmbeddedServer
 from tests.faultproxy import FaultProxy
+from tests.test_reliability import wait_until
 
 FAST = (0.01, 0.05)
-
-
-def wait_until(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def last_status(conv):

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.items import ITEM_TYPES, ROLES, STATUSES, Item
 from ..core.order import KeyedOrder, LinkedOrder
 from ..core.records import Change, Record, ResponseChange
-from .framecache import FrameCache
+from .framecache import FrameCache, same
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -199,7 +199,7 @@ class ItemFrame:
                            rid=self._response_of.get(item.id))
         if row != old:
             self._store_row(slot, {i: v for i, (v, o) in enumerate(zip(row, old, strict=True))
-                                   if not _same(v, o)})
+                                   if not same(v, o)})
 
     # ---------------------------------------------------------------- records
     def on_records(self, records: list[Record], event: ServerEvent | None = None) -> None:
@@ -331,15 +331,6 @@ def _part(part: dict[str, Any]) -> dict[str, Any]:
     """A copy of a content part with audio bytes replaced by their length (like the log)."""
     audio = part.get("audio")
     return {**part, "audio": len(audio)} if isinstance(audio, str) else dict(part)
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equal values (NaN equals NaN: missing timestamps)."""
-    if a is b:
-        return True
-    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
-        return True
-    return type(a) is type(b) and bool(a == b)
 
 
 def _token(value: Any) -> int | None:

@@ -95,12 +95,12 @@ class FrameCache:
         for slot, old in sorted(self.built_row.items()):
             new, at = tuple(col[slot] for col in rows.cols), int(self._iloc[slot])
             for name, a, b in zip(self._fields, old, new, strict=True):
-                if not _same(a, b):
+                if not same(a, b):
                     ats, values = patches.setdefault(name, ([], []))
                     ats.append(at)
                     values.append(b)
             c, d = self._created, self._done
-            if not (_same(old[c], new[c]) and _same(old[d], new[d])):
+            if not (same(old[c], new[c]) and same(old[d], new[d])):
                 ats, values = patches.setdefault("latency_s", ([], []))
                 ats.append(at)
                 values.append(new[d] - new[c])
@@ -191,7 +191,7 @@ def _rowless_keys(rows: Rows) -> np.ndarray:
                                count=len(rows.rowless)))
 
 
-def _same(a: Any, b: Any) -> bool:
+def same(a: Any, b: Any) -> bool:
     """Equal values (NaN equals NaN: missing timestamps)."""
     if a is b:
         return True
