@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .server import EmbeddedServer
 
 OPENAI_URL = "wss://api.openai.com/v1/realtime"
-YANDEX_URL = "wss://ai.api.cloud.yandex.net/v1/realtime/openai"
+YANDEX_URL = "wss://ai.api.cloud.yandex.net/v1/realtime"
 OPENAI_DEFAULT_MODEL = "gpt-realtime"
 YANDEX_DEFAULT_MODEL = "speech-realtime-250923"
 PROVIDERS = ("embedded", "openai", "yandex")
@@ -117,7 +117,9 @@ def yandex_endpoint(
 ) -> Endpoint:
     """Yandex AI Studio: ``Api-Key`` (``YANDEX_API_KEY``) or ``Bearer`` IAM token
     (``YANDEX_IAM_TOKEN``); the model URI ``gpt://<folder>/speech-realtime-250923`` is built
-    from ``YANDEX_FOLDER_ID`` when only a folder is known."""
+    from ``YANDEX_FOLDER_ID`` when only a folder is known. The default URL is the one Yandex's
+    current examples use (``wss://ai.api.cloud.yandex.net/v1/realtime?model=...``); ``url=``
+    reaches the older ``/v1/realtime/openai`` path or the ``rest-assistant`` host."""
     key = api_key or os.environ.get("YANDEX_API_KEY")
     token = iam_token or os.environ.get("YANDEX_IAM_TOKEN")
     if key:

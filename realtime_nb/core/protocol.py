@@ -45,6 +45,10 @@ class Dialect:
     response_metadata: bool
     #: The flat beta session object (``modalities``, ``voice``...) instead of GA's nested one.
     beta_session: bool
+    #: PCM16 sample rates the session's audio formats may take (the first is the default).
+    audio_rates: tuple[int, ...] = (24000,)
+    #: The voice a new session speaks with.
+    default_voice: str = "alloy"
 
 
 _BETA_EVENTS = {
@@ -66,7 +70,8 @@ DIALECTS: dict[str, Dialect] = {
     # metadata is not documented, so the client does not rely on it there.
     "yandex": Dialect("yandex", {}, ("conversation.item.created", "conversation.item.added"),
                       True, {}, item_object=True, item_metadata=True, response_metadata=False,
-                      beta_session=False),
+                      beta_session=False, audio_rates=(24000, 8000, 16000, 22050, 44100, 48000),
+                      default_voice="dasha"),
 }
 DIALECT_NAMES = tuple(DIALECTS)
 
@@ -277,6 +282,26 @@ def item_truncate(
     }
 
 
+def input_audio_append(audio: str, *, event_id: str | None = None) -> dict[str, Any]:
+    """``input_audio_buffer.append`` of base64 audio (in the session's input format)."""
+    return validate_client_event({"type": "input_audio_buffer.append",
+                                  "event_id": event_id or new_event_id(), "audio": audio})
+
+
+def input_audio_commit(*, event_id: str | None = None) -> dict[str, Any]:
+    """``input_audio_buffer.commit``: the buffer becomes a user item."""
+    return {"type": "input_audio_buffer.commit", "event_id": event_id or new_event_id()}
+
+
+def input_audio_clear(*, event_id: str | None = None) -> dict[str, Any]:
+    """``input_audio_buffer.clear``: drop what the buffer holds."""
+    return {"type": "input_audio_buffer.clear", "event_id": event_id or new_event_id()}
+
+
+#: The most base64 audio one ``input_audio_buffer.append`` may carry (15 MiB).
+MAX_APPEND_CHARS = 15 * 1024 * 1024
+
+
 def response_create(
     response: Mapping[str, Any] | None = None, *, event_id: str | None = None
 ) -> dict[str, Any]:
@@ -332,6 +357,13 @@ def validate_client_event(event: Any) -> dict[str, Any]:
             event.get("content_index", -1),
             event.get("audio_end_ms", -1),
         )
+    elif etype == "input_audio_buffer.append":
+        audio = event.get("audio")
+        if not isinstance(audio, str) or not audio:
+            raise InvalidItemError("audio", "input_audio_buffer.append needs base64 audio")
+        if len(audio) > MAX_APPEND_CHARS:
+            raise InvalidItemError("audio", f"is {len(audio):,} characters; one append "
+                                   f"carries at most {MAX_APPEND_CHARS:,} (send chunks)")
     elif etype == "session.update" and not isinstance(event.get("session"), Mapping):
         raise InvalidItemError("session", "session.update needs a 'session' dict")
     elif etype == "response.create" and event.get("response") is not None and not isinstance(
