@@ -11,6 +11,9 @@ from .client import RealtimeConversation, connect, load
 from .core.items import Item
 from .core.waiters import Response
 from .data.parquet import read_parquet
+from .data.prices import PRICE_SOURCES as price_sources
+from .data.prices import PRICES as prices
+from .data.turns import turns_frame
 from .errors import (
     ConnectionClosedError,
     InvalidItemError,
@@ -19,6 +22,7 @@ from .errors import (
     RealtimeServerError,
     RealtimeTimeoutError,
 )
+from .tools import Tool, ToolCall
 
 __version__ = "0.1.0"
 
@@ -40,8 +44,13 @@ __all__ = [
     "RealtimeServerError",
     "RealtimeTimeoutError",
     "Response",
+    "Tool",
+    "ToolCall",
     "__version__",
     "connect",
     "load",
+    "price_sources",
+    "prices",
     "read_parquet",
+    "turns_frame",
 ]

@@ -26,9 +26,11 @@ from .core.waiters import Response
 from .data.analysis import DataMixin
 from .data.branches import BranchMixin
 from .data.frame import ItemFrame
+from .data.turnsmixin import TurnsMixin
 from .endpoints import Endpoint, resolve_endpoint
 from .errors import RealtimeError
 from .session import Session
+from .tools.mixin import ToolsMixin
 from .waiting import Caller, Wait
 
 if TYPE_CHECKING:
@@ -42,7 +44,7 @@ DEFAULT_TIMEOUT = 30.0
 Source = str | Mapping[str, Any] | None
 
 
-class RealtimeConversation(BranchMixin, DataMixin, Caller):
+class RealtimeConversation(BranchMixin, ToolsMixin, TurnsMixin, DataMixin, Caller):
     """A Realtime conversation: create items, ask for responses, watch every event.
 
     Thread-safety: server events are applied on the session's own thread; reading ``items``
