@@ -19,6 +19,7 @@ import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..core.protocol import dialect as dialect_spec
 from .wire import random_id
 
 DEFAULT_MODEL = "gpt-realtime"
@@ -38,10 +39,12 @@ class ConfigError(ValueError):
 def default_session(dialect: str, model: str | None) -> dict[str, Any]:
     """The effective config a new connection starts with (sent in ``session.created``).
 
-    Output is text only (the responder writes no audio) and there is no turn detection (the
-    server does no VAD), so the defaults say so instead of pretending otherwise.
+    Output is text until a client asks for audio (``output_modalities`` / beta ``modalities``)
+    and there is no turn detection until a client turns it on (``turn_detection``), so that a
+    text client never meets audio it did not ask for. Yandex speaks with its own default voice.
     """
-    pcm = {"type": "audio/pcm", "rate": 24000}
+    spec = dialect_spec(dialect)
+    pcm = {"type": "audio/pcm", "rate": spec.audio_rates[0]}
     if dialect == "beta":
         return {
             "id": random_id("sess_"),
@@ -77,7 +80,7 @@ def default_session(dialect: str, model: str | None) -> dict[str, Any]:
                 "transcription": None,
                 "turn_detection": None,
             },
-            "output": {"format": dict(pcm), "voice": "alloy", "speed": 1.0},
+            "output": {"format": dict(pcm), "voice": spec.default_voice, "speed": 1.0},
         },
         "include": None,
     }
@@ -311,4 +314,96 @@ def apply_update(current: dict[str, Any], patch: Any, dialect: str) -> dict[str,
                               "use session.type 'realtime'.", "session.type")
         check_object(patch, GA_SESSION, "session")
     patch = {k: v for k, v in patch.items() if k not in ("id", "object")}
-    return deep_merge(current, patch)
+    merged = deep_merge(current, patch)
+    if dialect == "yandex":
+        _check_rates(merged, dialect)
+    return _fill_turn_detection(merged, dialect)
+
+
+# ------------------------------------------------------------------------------ audio settings
+#: What the real service fills in for a turn detection given by its type alone.
+TURN_DEFAULTS: dict[str, dict[str, Any]] = {
+    "server_vad": {"threshold": 0.5, "prefix_padding_ms": 300, "silence_duration_ms": 500,
+                   "create_response": True, "interrupt_response": True},
+    "semantic_vad": {"eagerness": "auto", "create_response": True, "interrupt_response": True},
+}
+
+
+def _fill_turn_detection(session: dict[str, Any], dialect: str) -> dict[str, Any]:
+    turn = turn_detection(session, dialect)
+    if turn is None:
+        return session
+    for key, value in TURN_DEFAULTS.get(turn.get("type"), {}).items():  # type: ignore[arg-type]
+        if turn.get(key) is None:
+            turn[key] = value
+    if dialect == "ga" and turn.get("type") == "server_vad" and "idle_timeout_ms" not in turn:
+        turn["idle_timeout_ms"] = None
+    return session
+
+
+def _check_rates(session: Mapping[str, Any], dialect: str) -> None:
+    rates = dialect_spec(dialect).audio_rates
+    audio = session.get("audio") if isinstance(session.get("audio"), Mapping) else {}
+    for side in ("input", "output"):
+        fmt = (audio.get(side) or {}).get("format") if isinstance(audio, Mapping) else None
+        if not isinstance(fmt, Mapping):
+            continue
+        if fmt.get("type") not in (None, "audio/pcm"):
+            raise ConfigError(f"Invalid value: {fmt.get('type')!r}. Supported values are: "
+                              "'audio/pcm'.", f"session.audio.{side}.format.type")
+        if fmt.get("rate") is not None and fmt.get("rate") not in rates:
+            raise ConfigError(f"Invalid value: {fmt.get('rate')!r}. Supported values are: "
+                              + ", ".join(map(str, rates)) + ".",
+                              f"session.audio.{side}.format.rate")
+
+
+def _audio(session: Mapping[str, Any], side: str) -> dict[str, Any]:
+    audio = session.get("audio")
+    found = audio.get(side) if isinstance(audio, dict) else None
+    return found if isinstance(found, dict) else {}
+
+
+def audio_rate(session: Mapping[str, Any], dialect: str, side: str) -> int:
+    """The PCM16 sample rate of the session's ``side`` (``input`` / ``output``) audio (beta:
+    ``pcm16`` is 24 kHz)."""
+    if dialect == "beta":
+        return 24000
+    fmt = _audio(session, side).get("format")
+    rate = fmt.get("rate") if isinstance(fmt, dict) else None
+    return rate if isinstance(rate, int) and rate > 0 else dialect_spec(dialect).audio_rates[0]
+
+
+def turn_detection(session: Mapping[str, Any], dialect: str) -> dict[str, Any] | None:
+    """The session's turn detection object (live: edits change the session), or ``None``."""
+    found = session.get("turn_detection") if dialect == "beta" else \
+        _audio(session, "input").get("turn_detection")
+    return found if isinstance(found, dict) and found.get("type") else None
+
+
+def transcription(session: Mapping[str, Any], dialect: str) -> dict[str, Any] | None:
+    """The session's input transcription settings, or ``None`` (not asked for)."""
+    found = session.get("input_audio_transcription") if dialect == "beta" else \
+        _audio(session, "input").get("transcription")
+    return found if isinstance(found, dict) else None
+
+
+def wants_audio(session: Mapping[str, Any], dialect: str, params: Mapping[str, Any]) -> bool:
+    """Whether a response speaks: ``audio`` in its (or the session's) output modalities."""
+    key = "modalities" if dialect == "beta" else "output_modalities"
+    found = params.get(key)
+    if found is None:
+        found = session.get(key)
+    return isinstance(found, list) and "audio" in found
+
+
+def voice(session: Mapping[str, Any], dialect: str, params: Mapping[str, Any]) -> str:
+    """The voice of a response (its own, else the session's)."""
+    if dialect == "beta":
+        found = params.get("voice") or session.get("voice")
+    else:
+        out = params.get("audio", {}).get("output", {}) if isinstance(params.get("audio"),
+                                                                     dict) else {}
+        found = out.get("voice") or _audio(session, "output").get("voice")
+    if isinstance(found, dict):
+        found = found.get("id")
+    return found if isinstance(found, str) and found else dialect_spec(dialect).default_voice

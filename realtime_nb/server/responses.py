@@ -6,24 +6,36 @@ The transport drives a :class:`ResponseRun` in three phases so that deltas can b
 1. :meth:`ResponseRun.begin` — ``response.created``, ``response.output_item.added``, the
    dialect's item events (in-conversation only) and, for a message, ``response.content_part.added``;
 2. :meth:`ResponseRun.step` — one delta per call (``response.output_text.delta`` or
-   ``response.function_call_arguments.delta``) until it returns ``None``;
+   ``response.function_call_arguments.delta``; for a response that speaks,
+   ``response.output_audio.delta`` of 80 ms of PCM16 at the session's output rate interleaved
+   with ``response.output_audio_transcript.delta``) until it returns ``None``;
 3. :meth:`ResponseRun.finish` — the ``*.done`` events, ``response.done`` and (GA/beta)
    ``rate_limits.updated``. After a cancel the item ends ``incomplete`` with the text streamed so
    far and the response ``cancelled`` with reason ``client_cancelled``.
 
 An out-of-band response (``response.conversation == "none"``) sends the same response events but
 no ``conversation.item.*`` event and never touches the conversation.
+
+A response speaks when ``audio`` is in its output modalities (GA ``output_modalities``, beta
+``modalities``): the planned text is synthesized (:mod:`.speech`) and becomes the transcript;
+the stored item keeps the audio (``conversation.item.retrieve`` returns it, truncate cuts it).
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 from ..core.protocol import dialect
-from .responder import plan_response, usage
+from .config import audio_rate, voice, wants_audio
+from .responder import plan_response, split_text, usage
+from .speech import synthesize
 from .wire import RequestError, random_id, render_item, server_event
+
+#: Milliseconds of audio in one ``response.output_audio.delta`` (the real service: 50-100).
+AUDIO_CHUNK_MS = 80
 
 
 class ConversationState(Protocol):
@@ -66,9 +78,18 @@ class ResponseRun:
         self.context = self._context()
         self.plan = plan_response(self.context, state.session, self.params)
         self.cancelled = False
+        self.cancel_reason = "client_cancelled"
         self.finished = False
         self.sent = ""
-        self._chunks = list(self.plan.chunks)
+        self._chunks: list[str | bytes] = list(self.plan.chunks)
+        #: A response that speaks: its output rate, the audio streamed so far, and where a
+        #: truncate cut it while it was still streaming (ms).
+        self.speaks = self.plan.kind == "message" and wants_audio(state.session, self.dialect,
+                                                                   self.params)
+        self.rate = audio_rate(state.session, self.dialect, "output")
+        self.voice = voice(state.session, self.dialect, self.params)
+        self.audio = bytearray()
+        self.cut_ms: int | None = None
         self.item: dict[str, Any] = {"id": random_id("item_"), "type": self.plan.kind,
                                      "status": "in_progress"}
         if self.plan.kind == "message":
@@ -128,7 +149,25 @@ class ResponseRun:
         return {"response_id": self.id, "item_id": self.item["id"], "output_index": 0}
 
     def _part(self, text: str) -> dict[str, Any]:
+        if self.speaks:
+            return {"type": "output_audio" if self.dialect == "yandex" else "audio",
+                    "transcript": text}
         return {"type": "output_text" if self.dialect == "yandex" else "text", "text": text}
+
+    def _speak(self) -> None:
+        """Synthesize the planned text; interleave 80 ms audio chunks (bytes) with the
+        transcript's word deltas (str) in proportion, audio first."""
+        pcm = synthesize(self.plan.text, self.rate, self.voice)
+        size = self.rate * AUDIO_CHUNK_MS // 1000 * 2
+        audio = [pcm[i: i + size] for i in range(0, len(pcm), size)]
+        words = split_text(self.plan.text)
+        order = sorted([(i / len(audio), 0, i) for i in range(len(audio))]
+                       + [(j / len(words), 1, j) for j in range(len(words))])
+        self._chunks = [audio[i] if kind == 0 else words[i] for _, kind, i in order]
+
+    def audio_ms(self) -> int:
+        """Milliseconds of audio streamed so far."""
+        return len(self.audio) * 1000 // (2 * self.rate)
 
     def response_object(self, status: str, output: list[dict[str, Any]],
                         usage_: dict[str, Any] | None, details: dict[str, Any] | None = None
@@ -177,7 +216,12 @@ class ResponseRun:
             # the conversation holds the live item: retrieve shows the text streamed so far
             previous = self.state.insert(self.item)
             events += self.state.item_events(self.item, previous, done=False)
-        if self.plan.kind == "message":
+        if self.speaks:
+            self.item["content"] = [{"type": "output_audio", "transcript": ""}]
+            events.append(self._event("response.content_part.added", **self._where(),
+                                      content_index=0, part=self._part("")))
+            self._speak()
+        elif self.plan.kind == "message":
             self.item["content"] = [{"type": "output_text", "text": ""}]
             events.append(self._event("response.content_part.added", **self._where(),
                                       content_index=0, part=self._part("")))
@@ -188,7 +232,15 @@ class ResponseRun:
         if self.cancelled or not self._chunks:
             return None
         delta = self._chunks.pop(0)
+        if isinstance(delta, bytes):
+            self.audio += delta
+            return self._event("response.output_audio.delta", **self._where(), content_index=0,
+                               delta=base64.b64encode(delta).decode("ascii"))
         self.sent += delta
+        if self.speaks:
+            self.item["content"][0]["transcript"] = self.sent
+            return self._event("response.output_audio_transcript.delta", **self._where(),
+                               content_index=0, delta=delta)
         if self.plan.kind == "message":
             self.item["content"][0]["text"] = self.sent
             return self._event("response.output_text.delta", **self._where(), content_index=0,
@@ -205,7 +257,9 @@ class ResponseRun:
         self.state.active.pop(self.id, None)
         self.item["status"] = "incomplete" if self.cancelled else "completed"
         events = []
-        if self.plan.kind == "message":
+        if self.speaks:
+            events += self._finish_audio()
+        elif self.plan.kind == "message":
             events += [
                 self._event("response.output_text.done", **self._where(), content_index=0,
                             text=self.sent),
@@ -216,7 +270,7 @@ class ResponseRun:
             events.append(self._event("response.function_call_arguments.done", **self._where(),
                                       call_id=self.plan.call_id, name=self.plan.name,
                                       arguments=self.sent))
-        final = render_item(self.item, self.dialect)
+        final = render_item(self.item, self.dialect)  # without audio bytes
         events.append(self._event("response.output_item.done", response_id=self.id,
                                   output_index=0, item=copy.deepcopy(final)))
         if (self.in_conversation and self.dialect != "beta"
@@ -224,10 +278,15 @@ class ResponseRun:
             events.append(self._event("conversation.item.done", item=copy.deepcopy(final),
                                       previous_item_id=self.state.predecessor(self.item["id"])))
         status = "cancelled" if self.cancelled else "completed"
-        details = {"type": "cancelled", "reason": "client_cancelled"} if self.cancelled else None
+        details = {"type": "cancelled", "reason": self.cancel_reason} if self.cancelled else None
         instructions = self.params.get("instructions", self.state.session.get("instructions"))
         used = usage(self.context, instructions if isinstance(instructions, str) else "",
                      self.sent)
+        if self.speaks:  # about one audio token per 50 ms, like the real service
+            tokens = self.audio_ms() // 50
+            used["output_token_details"]["audio_tokens"] = tokens
+            used["output_tokens"] += tokens
+            used["total_tokens"] += tokens
         events.append(self._event("response.done", response=self.response_object(
             status, [final], used, details)))
         if self.dialect != "yandex":
@@ -238,3 +297,21 @@ class ResponseRun:
                  "reset_seconds": 0.3},
             ]))
         return events
+
+    def _finish_audio(self) -> list[dict[str, Any]]:
+        """The done events of a spoken part; the stored item keeps the audio (cut where a
+        truncate cut it while streaming: then the transcript is dropped, as truncate does)."""
+        where = {**self._where(), "content_index": 0}
+        part = self.item["content"][0]
+        audio = bytes(self.audio)
+        if self.cut_ms is not None:
+            audio = audio[: self.cut_ms * self.rate // 1000 * 2]
+            part["transcript"] = ""
+        else:
+            part["transcript"] = self.sent
+        part["audio"] = base64.b64encode(audio).decode("ascii")
+        return [
+            self._event("response.output_audio.done", **where),
+            self._event("response.output_audio_transcript.done", **where, transcript=self.sent),
+            self._event("response.content_part.done", **where, part=self._part(self.sent)),
+        ]

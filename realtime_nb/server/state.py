@@ -22,15 +22,15 @@ import binascii
 import copy
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.protocol import dialect as dialect_spec
 from ..core.validation import MAX_ITEM_ID, validate_item
 from ..errors import InvalidItemError
-from .config import ConfigError, apply_update, default_session
-from .responder import BYTES_PER_MS, audio_ms
+from .config import ConfigError, apply_update, audio_rate, default_session, turn_detection
 from .responses import ResponseRun
+from .turns import InputAudio, Outcome
+from .vad import InputBuffer
 from .wire import RequestError, error_event, random_id, render_item, server_event
 
 STATUS_TYPES = ("message", "function_call", "function_call_output")
@@ -66,19 +66,9 @@ CLIENT_EVENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "response.cancel": (("response_id",), ()),
     "transcription_session.update": (("session",), ("session",)),
 }
-MIN_COMMIT_MS = 100
 
 
-@dataclass
-class Outcome:
-    """What one client frame leads to: events to send now, a response to start or cancel."""
-
-    events: list[dict[str, Any]] = field(default_factory=list)
-    start: ResponseRun | None = None
-    cancel: ResponseRun | None = None
-
-
-class ConnectionState:
+class ConnectionState(InputAudio):
     """One connection's conversation, session and audio buffer (see the module docstring)."""
 
     def __init__(self, dialect: str = "ga", model: str | None = None) -> None:
@@ -88,7 +78,10 @@ class ConnectionState:
         self.conversation_id = random_id("conv_")
         self.order: list[str] = []
         self.items: dict[str, dict[str, Any]] = {}
-        self.audio_buffer = bytearray()
+        self.input = InputBuffer()
+        self.input.configure(audio_rate(self.session, self.dialect, "input"), None)
+        #: item id -> the sample rate of its audio (PCM16 mono)
+        self.rates: dict[str, int] = {}
         #: response id -> running response (in-conversation and out-of-band)
         self.active: dict[str, ResponseRun] = {}
 
@@ -214,6 +207,8 @@ class ConnectionState:
             self.session = apply_update(self.session, event["session"], self.dialect)
         except ConfigError as exc:
             raise RequestError(exc.message, code=exc.code, param=exc.param) from None
+        self.input.configure(audio_rate(self.session, self.dialect, "input"),
+                             turn_detection(self.session, self.dialect))
         return Outcome([server_event("session.updated", session=copy.deepcopy(self.session))])
 
     def _on_transcription_session_update(self, event: dict[str, Any]) -> Outcome:
@@ -281,12 +276,22 @@ class ConnectionState:
             raise RequestError(f"Error adding item: the previous item with id '{anchor}' does "
                                "not exist.", param="previous_item_id")
         previous = self.insert(item, None if anchor == "root" else anchor, at_end=anchor is None)
+        if any(isinstance(p.get("audio"), str) for p in item.get("content") or []):
+            self.rates[item["id"]] = audio_rate(self.session, self.dialect, "input")
         return Outcome(self.item_events(item, previous))
 
     def _on_conversation_item_retrieve(self, event: dict[str, Any]) -> Outcome:
         item = self._item(event["item_id"], "retrieving")
+        run = self._speaking(item["id"])
+        if run is not None:  # still streaming: the audio so far
+            item = {**item, "content": [{**item["content"][0], "audio": base64.b64encode(
+                run.audio).decode("ascii")}]}
         return Outcome([server_event("conversation.item.retrieved",
                                      item=render_item(item, self.dialect, with_audio=True))])
+
+    def _speaking(self, item_id: str) -> ResponseRun | None:
+        return next((r for r in self.active.values()
+                     if r.speaks and r.item["id"] == item_id and not r.finished), None)
 
     def _on_conversation_item_delete(self, event: dict[str, Any]) -> Outcome:
         self._item(event["item_id"], "deleting")
@@ -302,49 +307,21 @@ class ConnectionState:
             raise RequestError(f"Invalid 'content_index': the item has {len(parts)} content "
                                f"part(s), so there is no part {index}.", param="content_index")
         part = parts[index]
-        length = audio_ms(part.get("audio"))
+        rate = self.rates.get(item["id"], 24000)
+        run = self._speaking(item["id"])
+        raw = bytes(run.audio) if run is not None else _decode(part.get("audio"))
+        length = len(raw) * 1000 // (2 * rate)
         if end_ms > length:
             raise RequestError(f"Audio content of {length}ms is already shorter than "
                                f"{end_ms}ms.", param="audio_end_ms")
-        if isinstance(part.get("audio"), str) and part["audio"]:
-            raw = base64.b64decode(part["audio"])[: end_ms * BYTES_PER_MS]
-            part["audio"] = base64.b64encode(raw).decode("ascii")
+        if run is not None:
+            run.cut_ms = end_ms  # it keeps streaming; what it stores is cut here
+        elif isinstance(part.get("audio"), str) and part["audio"]:
+            part["audio"] = base64.b64encode(raw[: end_ms * rate // 1000 * 2]).decode("ascii")
         if "transcript" in part:
             part["transcript"] = ""  # the server drops what was not heard
         return Outcome([server_event("conversation.item.truncated", item_id=item["id"],
                                      content_index=index, audio_end_ms=end_ms)])
-
-    # ------------------------------------------------------------------ audio buffer
-    def _on_input_audio_buffer_append(self, event: dict[str, Any]) -> Outcome:
-        try:
-            self.audio_buffer += base64.b64decode(event["audio"], validate=True)
-        except (binascii.Error, ValueError):
-            raise RequestError("Invalid 'audio': expected base64-encoded audio.",
-                               param="audio") from None
-        return Outcome()
-
-    def _on_input_audio_buffer_commit(self, event: dict[str, Any]) -> Outcome:
-        ms = len(self.audio_buffer) / BYTES_PER_MS
-        if ms < MIN_COMMIT_MS:
-            raise RequestError(
-                "Error committing input audio buffer: buffer too small. Expected at least "
-                f"{MIN_COMMIT_MS}ms of audio, but buffer only has {ms:.2f}ms of audio.",
-                code="input_audio_buffer_commit_empty")
-        item = {"id": random_id("item_"), "type": "message", "status": "completed",
-                "role": "user", "content": [{
-                    "type": "input_audio", "audio": base64.b64encode(self.audio_buffer).decode(),
-                    "transcript": None}]}
-        if self.dialect == "yandex":
-            item["metadata"] = None
-        self.audio_buffer = bytearray()
-        previous = self.insert(item)
-        committed = server_event("input_audio_buffer.committed", previous_item_id=previous,
-                                 item_id=item["id"])
-        return Outcome([committed, *self.item_events(item, previous)])
-
-    def _on_input_audio_buffer_clear(self, event: dict[str, Any]) -> Outcome:
-        self.audio_buffer = bytearray()
-        return Outcome([server_event("input_audio_buffer.cleared")])
 
     def _on_output_audio_buffer_clear(self, event: dict[str, Any]) -> Outcome:
         raise RequestError("output_audio_buffer.clear is only supported for WebRTC and SIP "
@@ -362,6 +339,7 @@ class ConnectionState:
                     "Wait until the response is finished before creating a new one.",
                     code="conversation_already_has_active_response")
         self.active[run.id] = run
+        self.rates[run.item["id"]] = run.rate
         return Outcome(start=run)
 
     def _on_response_cancel(self, event: dict[str, Any]) -> Outcome:
@@ -387,3 +365,13 @@ def _ordered(item: dict[str, Any]) -> dict[str, Any]:
     """Fields in a stable, readable order (id and type first), for logs and snapshots."""
     head = {k: item[k] for k in _KEY_ORDER if k in item}
     return {**head, **{k: v for k, v in item.items() if k not in head}}
+
+
+def _decode(audio: Any) -> bytes:
+    """Base64 audio as bytes (nothing for anything else)."""
+    if not isinstance(audio, str) or not audio:
+        return b""
+    try:
+        return base64.b64decode(audio)
+    except (binascii.Error, ValueError):
+        return b""
