@@ -10,7 +10,10 @@ same answer every time and can assert on it. The rules, in order:
 2. Tools are declared (``response.tools`` overrides ``session.tools``), ``tool_choice`` is not
    ``"none"`` and the last user message mentions a function tool's name (or ``tool_choice``
    is ``"required"`` / names a function) -> a ``function_call`` of that tool. Its arguments are
-   built by :func:`build_arguments` from the tool's JSON schema and the user's text.
+   built by :func:`build_arguments` from the tool's JSON schema and the user's text. A message
+   that names several tools plans one call of each, in the order they are named
+   (``ResponsePlan.extra`` holds the calls after the first), unless
+   ``parallel_tool_calls`` is false or ``tool_choice`` names one function.
 3. There is a user message -> ``You said: "<text>". This is the offline responder.`` where
    ``<text>`` is the user's text parts and transcripts joined by spaces (an audio-only message
    without transcript is described as ``<N ms of audio>``).
@@ -35,6 +38,8 @@ from .wire import random_id
 _TOKEN_RE = re.compile(r"\w+|[^\w\s]")
 _CHUNK_RE = re.compile(r"\S+\s*|\s+")
 _NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?")
+#: Values quoted in the message: "double", 'single' (not an apostrophe), «guillemets», “curly”.
+_QUOTED_RE = re.compile(r"\"([^\"]+)\"|(?<!\w)'([^']+)'(?!\w)|«([^»]+)»|“([^”]+)”")
 #: "in Paris", "for New York", "at Paris, France": capitalised words after in/for/at.
 _PLACE_RE = re.compile(r"\b(?i:in|for|at)\s+([A-Z][\w'-]*(?:(?:\s+|,\s*)[A-Z][\w'-]*)*)")
 ARGUMENT_CHUNK = 8
@@ -44,7 +49,7 @@ BYTES_PER_MS = 48
 
 @dataclass
 class ResponsePlan:
-    """What one response will produce: an assistant message or one function call.
+    """What one response will produce: an assistant message or function calls.
 
     ``chunks`` are the deltas the server streams; their concatenation is ``text`` (message)
     or ``arguments`` (function call).
@@ -56,6 +61,13 @@ class ResponsePlan:
     call_id: str = ""
     arguments: str = ""
     chunks: list[str] = field(default_factory=list)
+    #: Further function calls of the same response (the model's parallel calls), in order.
+    extra: list[ResponsePlan] = field(default_factory=list)
+
+    @property
+    def calls(self) -> list[ResponsePlan]:
+        """Every output item this plan makes: itself, then :attr:`extra`."""
+        return [self, *self.extra]
 
     @property
     def full(self) -> str:
@@ -120,18 +132,24 @@ def _tools(session: Mapping[str, Any], params: Mapping[str, Any]) -> list[Mappin
     ]
 
 
-def _pick_tool(
-    tools: list[Mapping[str, Any]], choice: Any, user_text: str
-) -> Mapping[str, Any] | None:
+def _pick_tools(
+    tools: list[Mapping[str, Any]], choice: Any, user_text: str, parallel: bool = True
+) -> list[Mapping[str, Any]]:
+    """The tools to call, in the order the text names them (one when not ``parallel``)."""
     if not tools or choice == "none":
-        return None
+        return []
     if isinstance(choice, Mapping) and choice.get("type") == "function":
-        return next((t for t in tools if t.get("name") == choice.get("name")), None)
+        return [t for t in tools if t.get("name") == choice.get("name")][:1]
     lowered = user_text.lower()
-    for tool in tools:
-        if re.search(rf"(?<![\w]){re.escape(str(tool['name']).lower())}(?![\w])", lowered):
-            return tool
-    return tools[0] if choice == "required" else None
+    found: list[tuple[int, int, Mapping[str, Any]]] = []
+    for order, tool in enumerate(tools):
+        match = re.search(rf"(?<![\w]){re.escape(str(tool['name']).lower())}(?![\w])", lowered)
+        if match:
+            found.append((match.start(), order, tool))
+    picked = [tool for _, _, tool in sorted(found, key=lambda f: (f[0], f[1]))]
+    if not picked and choice == "required":
+        picked = tools[:1]
+    return picked if parallel else picked[:1]
 
 
 def _explicit_value(name: str, text: str) -> str | None:
@@ -143,24 +161,58 @@ def _explicit_value(name: str, text: str) -> str | None:
     return plain.group(1).rstrip(".?!") if plain else None
 
 
-def _value_for(schema: Mapping[str, Any], name: str, text: str) -> Any:
-    explicit = _explicit_value(name, text)
+class _Values:
+    """The values a message offers, handed out in order: numbers and quoted strings."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.numbers = [m.group() for m in _NUMBER_RE.finditer(text)]
+        self.quoted = [next(g for g in m.groups() if g is not None)
+                       for m in _QUOTED_RE.finditer(text)]
+
+    def number(self) -> str | None:
+        return self.numbers.pop(0) if self.numbers else None
+
+    def quote(self) -> str | None:
+        return self.quoted.pop(0) if self.quoted else None
+
+
+def _kind(schema: Mapping[str, Any]) -> tuple[Mapping[str, Any], Any]:
+    """(the schema to fill, its JSON type): the first non-null branch of an ``anyOf`` /
+    ``oneOf`` or of a type list."""
+    for key in ("anyOf", "oneOf"):
+        branches = schema.get(key)
+        if isinstance(branches, list):
+            for branch in branches:
+                if isinstance(branch, Mapping) and branch.get("type") != "null":
+                    return _kind({**schema, **branch, key: None})
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "string")
+    return schema, kind
+
+
+def _value_for(schema: Mapping[str, Any], name: str, text: str,
+               values: _Values | None = None, required: bool = True) -> Any:
+    values = values if values is not None else _Values(text)
+    schema, kind = _kind(schema)
+    explicit = _explicit_value(name, text)
+    if explicit is None and not required and "default" in schema:
+        return schema["default"]  # an optional field the message says nothing of
     enum = schema.get("enum")
     if isinstance(enum, list) and enum:
-        if explicit is not None:
-            for option in enum:
-                if str(option).lower() == explicit.lower():
+        options = [o for o in enum if o is not None] or enum
+        for said in (explicit, *values.quoted):
+            for option in options:
+                if said is not None and str(option).lower() == said.lower():
                     return option
         lowered = text.lower()
-        return next((o for o in enum if str(o).lower() in lowered), enum[0])
+        return next((o for o in options if str(o).lower() in lowered), options[0])
     if kind in ("integer", "number"):
-        source = explicit if explicit is not None else text
-        match = _NUMBER_RE.search(source)
+        source = explicit if explicit is not None else values.number()
+        match = _NUMBER_RE.search(source or "")
         if not match:
-            return 0
+            return schema.get("default", schema.get("minimum", 0))
         number = float(match.group())
         return int(number) if kind == "integer" else number
     if kind == "boolean":
@@ -169,31 +221,48 @@ def _value_for(schema: Mapping[str, Any], name: str, text: str) -> Any:
     if kind == "array":
         return []
     if kind == "object":
-        return {}
+        return _object_value(schema, text, values)
     if explicit is not None:
         return explicit
+    quoted = values.quote()
+    if quoted is not None:
+        return quoted
     place = _PLACE_RE.search(text)
     return place.group(1) if place else text.strip()
+
+
+def _object_value(schema: Mapping[str, Any], text: str, values: _Values) -> dict[str, Any]:
+    """An object with its required properties filled (``{}`` when none are required)."""
+    props = schema.get("properties")
+    required = schema.get("required")
+    if not isinstance(props, Mapping) or not isinstance(required, list):
+        return {}
+    return {str(k): _value_for(v if isinstance(v, Mapping) else {}, str(k), text, values)
+            for k, v in props.items() if k in required}
 
 
 def build_arguments(tool: Mapping[str, Any], user_text: str) -> str:
     """Deterministic JSON arguments for ``tool`` from its parameter schema and the user text.
 
     Every property of ``parameters.properties`` gets a value, in schema order:
-    ``name=value`` / ``name: value`` written in the text wins; otherwise an enum takes the
-    first option the text mentions (else its first option), integer/number the first number
-    in the text (else 0), boolean ``true`` when the text says "yes", arrays ``[]``, objects
-    ``{}``, and strings the first "in/for/at <Capitalised Words>" place (else the whole
-    user text).
+    ``name=value`` / ``name: value`` written in the text wins; an optional property with a
+    ``default`` keeps it; otherwise an enum takes the option the text quotes or mentions
+    (else its first option), integer/number the next number in the text (else the default or
+    0), boolean ``true`` when the text says "yes", arrays ``[]``, objects their required
+    properties, and strings the next quoted value ("Lisbon", 'Lisbon', «Lisbon»), else the
+    first "in/for/at <Capitalised Words>" place, else the whole user text.
     ``"What's the weather in Paris? (get_weather)"`` gives ``{"location": "Paris"}``.
     """
     params = tool.get("parameters")
     props = params.get("properties") if isinstance(params, Mapping) else None
+    required = params.get("required") if isinstance(params, Mapping) else None
+    values = _Values(user_text)
     args: dict[str, Any] = {}
     if isinstance(props, Mapping):
         for name, schema in props.items():
-            args[str(name)] = _value_for(schema if isinstance(schema, Mapping) else {}, name,
-                                         user_text)
+            args[str(name)] = _value_for(
+                schema if isinstance(schema, Mapping) else {}, name, user_text, values,
+                required=not isinstance(required, list) or name in required)
     return json.dumps(args, ensure_ascii=False)
 
 
@@ -224,20 +293,22 @@ def plan_response(
     user_text = _last_user_text(context)
     if user_text is not None:
         choice = params.get("tool_choice", session.get("tool_choice", "auto"))
-        tool = _pick_tool(_tools(session, params), choice, user_text)
-        if tool is not None:
-            arguments = build_arguments(tool, user_text)
-            return ResponsePlan(
-                "function_call",
-                name=str(tool["name"]),
-                call_id=random_id("call_", 16),
-                arguments=arguments,
-                chunks=split_arguments(arguments),
-            )
+        parallel = params.get("parallel_tool_calls", session.get("parallel_tool_calls"))
+        picked = _pick_tools(_tools(session, params), choice, user_text, parallel is not False)
+        if picked:
+            calls = [_call_plan(tool, user_text) for tool in picked]
+            calls[0].extra = calls[1:]
+            return calls[0]
         text = f'You said: "{user_text}". This is the offline responder.'
     else:
         text = "Hello! This is the offline responder; there is no user message yet."
     return ResponsePlan("message", text=text, chunks=split_text(text))
+
+
+def _call_plan(tool: Mapping[str, Any], user_text: str) -> ResponsePlan:
+    arguments = build_arguments(tool, user_text)
+    return ResponsePlan("function_call", name=str(tool["name"]), call_id=random_id("call_", 16),
+                        arguments=arguments, chunks=split_arguments(arguments))
 
 
 def usage(
