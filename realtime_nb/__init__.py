@@ -7,6 +7,7 @@ environment. Display ``conv`` in JupyterLab to see and edit the conversation liv
 
 from __future__ import annotations
 
+from .audio.clip import AudioClip
 from .client import RealtimeConversation, connect, load
 from .core.items import Item
 from .core.waiters import Response
@@ -35,6 +36,7 @@ def load_ipython_extension(ipython: object) -> None:
 
 
 __all__ = [
+    "AudioClip",
     "ConnectionClosedError",
     "InvalidItemError",
     "Item",

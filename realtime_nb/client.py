@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .audio.mixin import AudioMixin
 from .core import protocol
 from .core.connection import Callback, Connection
 from .core.eventlog import LogEntry
@@ -44,7 +45,7 @@ DEFAULT_TIMEOUT = 30.0
 Source = str | Mapping[str, Any] | None
 
 
-class RealtimeConversation(BranchMixin, ToolsMixin, TurnsMixin, DataMixin, Caller):
+class RealtimeConversation(AudioMixin, BranchMixin, ToolsMixin, TurnsMixin, DataMixin, Caller):
     """A Realtime conversation: create items, ask for responses, watch every event.
 
     Thread-safety: server events are applied on the session's own thread; reading ``items``
@@ -366,6 +367,7 @@ def load(path: str | PathLike[str]) -> RealtimeConversation:
     conv = RealtimeConversation(core, endpoint=endpoint)
     for entry in entries:
         core.load_entry(entry)
+    conv._restore_audio(path)  # the audio saved beside the log (save(path, audio=True))
     return conv
 
 

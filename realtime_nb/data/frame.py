@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 COLUMNS: tuple[str, ...] = (
     "position", "previous_item_id", "type", "role", "status", "text", "content", "call_id",
     "name", "arguments", "output", "metadata", "extra", "response_id", "created_at", "done_at",
-    "latency_s", "deleted", "input_tokens", "output_tokens", "total_tokens",
+    "latency_s", "audio_s", "deleted", "input_tokens", "output_tokens", "total_tokens",
 )
 #: Fixed categories of the categorical columns. A value a server sends outside them is
 #: appended to the categories (nothing is lost); the dtype then changes for that frame.
@@ -58,6 +58,7 @@ KINDS: dict[str, str] = {
     "created_at": "datetime",
     "done_at": "datetime",
     "latency_s": "Float64",
+    "audio_s": "Float64",
     "deleted": "bool",
     **{c: "Int64" for c in USAGE_COLUMNS},
 }
@@ -66,7 +67,7 @@ KINDS: dict[str, str] = {
 FIELDS = (
     "previous_item_id", "type", "role", "status", "text", "content", "call_id", "name",
     "arguments", "output", "metadata", "extra", "response_id", "created_at", "done_at",
-    "deleted", "input_tokens", "output_tokens", "total_tokens",
+    "audio_s", "deleted", "input_tokens", "output_tokens", "total_tokens",
 )
 F = {name: i for i, name in enumerate(FIELDS)}
 #: The fields of :meth:`ItemFrame.row_tuples`.
@@ -77,6 +78,8 @@ _USAGE = F["input_tokens"]  # the three usage fields close the row
 _NAN = math.nan
 
 RowWatcher = Callable[[list[str], bool], None]
+#: ``fn(item_id)`` -> seconds of audio in the item, or ``None`` (the ``audio_s`` column).
+AudioSeconds = Callable[[str], "float | None"]
 
 
 class ItemFrame:
@@ -108,6 +111,8 @@ class ItemFrame:
         self.reads = 0
         #: ``fn(item_ids, reset)`` after rows changed (session thread; the live table).
         self.watchers: list[RowWatcher] = []
+        #: Where ``audio_s`` comes from (the audio part's store; ``None``: always <NA>).
+        self.audio_seconds: AudioSeconds | None = None
         self._changed: list[str] = []
         if core is not None:
             with lock or threading.RLock():
@@ -176,7 +181,9 @@ class ItemFrame:
             self._code("status", item.status), item.text, [_part(p) for p in item.content],
             item.call_id, item.name, item.arguments, item.output,
             dict(item.metadata) if item.metadata is not None else None, dict(item.extra),
-            rid, created, done, deleted, *(usage if usage is not None else (None,) * 3),
+            rid, created, done,
+            self.audio_seconds(item.id) if self.audio_seconds is not None else None,
+            deleted, *(usage if usage is not None else (None,) * 3),
         )
 
     def _new_row(self, item: Item, ts: float) -> None:
@@ -295,6 +302,22 @@ class ItemFrame:
             row = self._row(slot)
             if (row[_RID], *row[_USAGE:]) != (rid, *tokens):
                 self._store_row(slot, {_RID: rid, **dict(enumerate(tokens, _USAGE))})
+
+    def refresh(self, items: Sequence[Item]) -> None:
+        """Rebuild the rows of these items (something outside the records changed them:
+        audio restored from a file)."""
+        with self._lock:
+            for item in items:
+                slot = self._slot.get(item.id)
+                if slot is not None and not self.cols[_DELETED][slot]:
+                    self._update_row(item, slot)
+            changed, self._changed = self._changed, []
+        if changed:
+            for fn in list(self.watchers):
+                try:
+                    fn(changed, False)
+                except Exception:
+                    continue
 
     # ---------------------------------------------------------------- reading
     def __len__(self) -> int:
