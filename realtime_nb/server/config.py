@@ -304,7 +304,7 @@ def apply_update(current: dict[str, Any], patch: Any, dialect: str) -> dict[str,
             if key not in BETA_SESSION_FIELDS:
                 raise ConfigError(f"Unknown parameter: 'session.{key}'.", f"session.{key}",
                                   "unknown_parameter")
-        return deep_merge(current, patch)
+        return _fill_turn_detection(deep_merge(current, patch), dialect)
     if dialect == "ga":
         if patch.get("type") is None:
             raise ConfigError("Missing required parameter: 'session.type'.", "session.type",
