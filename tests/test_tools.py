@@ -220,11 +220,9 @@ def test_an_exception_and_a_timeout_each_become_an_output(conv, caplog):
     conv.create("Call explode for Paris.")
     conv.respond()
     wait_for(answered(conv))
-    started = time.monotonic()
     conv.create("Now call crawl for Rome.")
     conv.respond()
     wait_for(answered(conv, 2))
-    assert time.monotonic() - started < 0.9  # the timeout answered, not the slow function
     outputs = [json.loads(i.output) for i in conv.items if i.type == "function_call_output"]
     assert outputs[0] == {"error": {"type": "ValueError", "message": "no weather for Paris"}}
     assert outputs[1]["error"]["type"] == "TimeoutError"
@@ -233,6 +231,7 @@ def test_an_exception_and_a_timeout_each_become_an_output(conv, caplog):
     assert [(p["name"], p["status"]) for p in finals] == [("explode", "failed"),
                                                          ("crawl", "timeout")]
     assert finals[0]["error"] == "ValueError: no weather for Paris"
+    assert 0.2 <= finals[1]["elapsed_s"] < 0.9  # the timeout answered, not the slow function
     logged = [r.getMessage() for r in caplog.records]
     assert any("explode" in m and "ValueError" in m for m in logged)
     assert any("crawl" in m and "timed out" in m for m in logged)
@@ -383,9 +382,10 @@ def test_two_parallel_calls_run_concurrently_and_are_answered_together():
             calls = conv.respond().items
             assert [c.name for c in calls] == ["slow_a", "slow_b"]
             wait_for(lambda: conv.items[-1].text == "2 answers")
-            assert time.monotonic() - started < 0.95  # in parallel: 0.5 s, not 1 s
             (a0, a1), (b0, b1) = spans["slow_a"], spans["slow_b"]
             assert a0 < b1 and b0 < a1  # the two runs overlap
+            assert max(a1, b1) - min(a0, b0) < 0.9  # in parallel: 0.5 s, not 1 s
+            assert max(a1, b1) - started < 0.5 + 2.0  # and they started at once
             types = [i.type for i in conv.items]
             assert types == ["message", "function_call", "function_call", "function_call_output",
                              "function_call_output", "message"]
