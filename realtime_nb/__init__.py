@@ -11,9 +11,10 @@ from .audio.clip import AudioClip
 from .client import RealtimeConversation, connect, load
 from .core.items import Item
 from .core.waiters import Response
-from .data.parquet import read_parquet
+from .data.parquet import read_parquet, to_parquet_dataset
 from .data.prices import PRICE_SOURCES as price_sources
 from .data.prices import PRICES as prices
+from .data.sessions import read_sessions
 from .data.turns import turns_frame
 from .errors import (
     ConnectionClosedError,
@@ -54,5 +55,7 @@ __all__ = [
     "price_sources",
     "prices",
     "read_parquet",
+    "read_sessions",
+    "to_parquet_dataset",
     "turns_frame",
 ]
