@@ -4,8 +4,9 @@ Four lanes share the axis: **user** (speech from ``speech_started`` to ``speech_
 and a tick for each typed message), **response** (a thin bar from our ``response.create`` to
 the first text or audio delta, a thick one from there to ``response.done``; red when it did
 not complete), **audio** (the assistant audio as played: from its first delta for as long as
-its samples last, cut where a truncation says, the unplayed rest hatched) and **tools** (each
-tool run, from the runner's ``realtime_nb.tool`` log entries; red for an error or a timeout).
+its samples last, cut where a truncation says (a red mark), the unplayed rest hatched) and
+**tools** (each tool run, from the runner's ``realtime_nb.tool`` log entries; red for an
+error or a timeout).
 A second panel plots each response's latency (first delta, done) at the time it started, so
 500 turns read as a trend rather than as 500 rows. Everything is read from the event log.
 """
@@ -152,8 +153,9 @@ def plot_timeline(entries: Iterable[LogEntry], ax: Axes | None = None, *,
 
     y = {lane: len(LANES) - 1 - i for i, lane in enumerate(LANES)}
     ax.broken_barh(bars(tl.speech), (y["user"] - 0.3, 0.6), color=COLORS["speech"])
+    many = len(tl.latency) > 50  # smaller marks when there are hundreds
     ax.plot([(t - origin) / scale for t in tl.texts], [y["user"]] * len(tl.texts), "|",
-            color=COLORS["text"], markersize=14, markeredgewidth=2)
+            color=COLORS["text"], markersize=9 if many else 14, markeredgewidth=1 if many else 2)
     ax.broken_barh(bars(tl.waiting), (y["response"] - 0.12, 0.24), color=COLORS["waiting"])
     for ok, color in ((True, COLORS["streaming"]), (False, COLORS["failed"])):
         ax.broken_barh(bars([(a, b) for a, b, good in tl.streaming if good is ok]),
@@ -161,11 +163,12 @@ def plot_timeline(entries: Iterable[LogEntry], ax: Axes | None = None, *,
     played = [(s, s + (d if cut is None else min(d, cut))) for s, d, cut in tl.audio]
     unplayed = [(s + cut, s + d) for s, d, cut in tl.audio if cut is not None and cut < d]
     ax.broken_barh(bars(played), (y["audio"] - 0.3, 0.6), color=COLORS["audio"])
-    ax.broken_barh(bars(unplayed), (y["audio"] - 0.3, 0.6), facecolor=COLORS["unplayed"],
+    ax.broken_barh(bars(unplayed), (y["audio"] - 0.15, 0.3), facecolor=COLORS["unplayed"],
                    edgecolor=COLORS["audio"], hatch="///", linewidth=0)
     cut_x = [(s + cut - origin) / scale for s, d, cut in tl.audio if cut is not None]
-    ax.plot(cut_x, [y["audio"]] * len(cut_x), "x", color=COLORS["cut"], markersize=9,
-            markeredgewidth=2)
+    ax.plot(cut_x, [y["audio"] + (0.42 if many else 0)] * len(cut_x),
+            "v" if many else "x", color=COLORS["cut"], markersize=5 if many else 9,
+            markeredgewidth=1 if many else 2)
     for ok, color in ((True, COLORS["tool"]), (False, COLORS["tool_failed"])):
         ax.broken_barh(bars([(a, b) for a, b, good, _ in tl.tools if good is ok]),
                        (y["tools"] - 0.3, 0.6), color=color)
@@ -187,12 +190,13 @@ def plot_timeline(entries: Iterable[LogEntry], ax: Axes | None = None, *,
         lat_ax.scatter(xs, [f if f is not None else float("nan") for _, f, _ in tl.latency],
                        s=size, color=COLORS["streaming"], label="first delta")
         lat_ax.scatter(xs, [d if d is not None else float("nan") for _, _, d in tl.latency],
-                       s=size, color=COLORS["waiting"], edgecolor="#7f8fa6", linewidth=0.5,
+                       s=size, color=COLORS["waiting"], edgecolor="#4a5a75", linewidth=0.6,
                        label="done")
         lat_ax.set_ylabel("latency (s)")
         lat_ax.set_ylim(bottom=0)
         lat_ax.grid(alpha=0.3)
-        lat_ax.legend(loc="upper right", fontsize=7, frameon=False, ncols=2)
+        lat_ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=7,
+                      frameon=False, ncols=2, borderaxespad=0.1)
         lat_ax.set_xlabel(f"{unit} since the session started")
     else:
         ax.set_xlabel(f"{unit} since the session started")
