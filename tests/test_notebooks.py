@@ -90,3 +90,21 @@ def test_analysis(tmp_path):
     assert any("image/png" in o.get("data", {}) for o in code[6].outputs)  # the plots
     assert "parquet round trip ok" in text_of(code[7])
     assert "items=13" in text_of(code[8])
+
+
+@pytest.mark.timeout(180)
+def test_voice(tmp_path):
+    nb = execute("voice.ipynb", tmp_path)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert text_of(code[1]).startswith("2.64 s at 24000 Hz")
+    spoken = text_of(code[2])
+    assert "user: (1.7 s of speech)" in spoken
+    assert 'assistant: You said: "(1.7 s of speech)"' in spoken
+    for cell in (code[3], code[4]):  # conv.audio(...) shows a player
+        html = next(o.data["text/html"] for o in cell.outputs if "text/html" in o.get("data", {}))
+        assert '<audio controls preload="metadata" src="data:audio/wav;base64,' in html
+    assert "int16" in text_of(code[4]) and " 24000 " in text_of(code[4])
+    assert "audio_s" in text_of(code[5]) and "1.74" in text_of(code[5])
+    assert "start_s" in text_of(code[6]) and "assistant" in text_of(code[6])
+    assert any("image/png" in o.get("data", {}) for o in code[7].outputs)  # the timeline plot
+    assert text_of(code[8]).startswith("2 channels, 24000 Hz, ")
