@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up of a development / CI machine for realtime_nb.
 #
-# Needs: Python >= 3.10 (3.11 tested) with venv, Node 20 + npm, and apt (Debian) for Chromium.
+# Needs: Python >= 3.10 (3.11 tested) with venv, Node 20 + npm, and apt (Debian) for Chromium
+# and espeak-ng (the embedded server's voice).
 #
 #   bash scripts/setup.sh               # venv + package + front end + Chromium + Lab settings
 #   bash scripts/setup.sh --no-browser  # the same without Chromium (enough for the demo)
@@ -133,6 +134,22 @@ if [[ $WITH_BROWSER -eq 1 ]]; then
     fi
 else
     say "--no-browser: skipping Chromium"
+fi
+
+# --- 6. espeak-ng: the embedded server's voice (without it, a deterministic tone voice) --
+if command -v espeak-ng >/dev/null; then
+    say "espeak-ng present: $(command -v espeak-ng)"
+else
+    SUDO=""
+    [[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null && SUDO="sudo"
+    if [[ $(id -u) -eq 0 || -n "$SUDO" ]] && command -v apt-get >/dev/null; then
+        say "installing Debian espeak-ng with apt-get"
+        $SUDO apt-get update
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y espeak-ng
+    else
+        say "espeak-ng missing and cannot be installed here: the embedded server speaks" \
+            "with its tone voice"
+    fi
 fi
 
 say "done"
