@@ -183,7 +183,9 @@ def test_registered_tool_is_called_and_answered_with_no_cell_code(conv):
     assert conv.tools["get_weather"].fn is get_weather
     conv.create("What is the weather in Lisbon? Use get_weather.")
     call_response = conv.respond()
-    wait_for(answered(conv))
+    final = conv.wait_tools()  # the response that followed the tool's output
+    assert answered(conv)() and final.items[0].id == conv.items[-1].id
+    assert conv.wait_tools() is final  # nothing new: the same one
     items = conv.items
     assert [i.type for i in items] == ["message", "function_call", "function_call_output",
                                        "message"]

@@ -37,9 +37,10 @@ class _Host:
         item = {**item, "id": item.get("id") or protocol.new_item_id()}
         self.part._call(protocol.item_create(item), None, None, None, False)
 
-    def submit_response(self) -> None:
+    def submit_response(self) -> Any:
         params = self.part.auto_respond if isinstance(self.part.auto_respond, dict) else {}
-        self.part._call(protocol.response_create(params), "response", None, None, False)
+        return self.part._call(protocol.response_create(params), "response", None, None,
+                               "future")
 
     def log_local(self, payload: dict[str, Any]) -> None:
         with self.lock:
@@ -60,8 +61,8 @@ class _Host:
 
 
 class ToolsMixin(Part):
-    """``tool``, ``tools``, ``remove_tool``, ``approve``, ``deny``, ``tool_calls``,
-    ``pending_approvals`` and ``auto_respond`` (see the module doc)."""
+    """``tool``, ``tools``, ``remove_tool``, ``approve``, ``deny``, ``wait_tools``,
+    ``tool_calls``, ``pending_approvals`` and ``auto_respond`` (see the module doc)."""
 
     #: After the calls of one response have their outputs, send ``response.create``:
     #: ``True`` (the default), ``False`` (you ask for the next response yourself), or a dict
@@ -170,6 +171,34 @@ class ToolsMixin(Part):
         once every call of that response is answered (``auto_respond``). Returns the call's
         new state; ``KeyError`` for an unknown id, ``ValueError`` if it is not waiting."""
         return self._tool_runner.decide(call_id, approved, reason)
+
+    def wait_tools(self, timeout: float | None = None) -> Any:
+        """Wait until no tool call runs or waits for approval and the response that followed
+        the last batch of calls is done; returns that :class:`~realtime_nb.Response` (``None``
+        when none was sent). A cell's way to let the model finish a tool round trip:
+        ``conv.respond(); conv.wait_tools()``. Raises ``RealtimeTimeoutError`` after
+        ``timeout`` seconds (default: ``conv.timeout``)."""
+        import time
+
+        from ..errors import RealtimeTimeoutError
+
+        limit = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        while True:
+            settled, future = self._tool_runner.settled()
+            if settled:
+                break
+            if time.monotonic() > deadline:
+                raise RealtimeTimeoutError(f"tool calls still open after {limit:g}s: "
+                                           f"{self.pending_approvals or self.tool_calls}")
+            time.sleep(0.01)
+        if future is None:
+            return None
+        try:
+            return future.result(max(deadline - time.monotonic(), 0.001))
+        except TimeoutError:
+            raise RealtimeTimeoutError(f"the response after the tool calls did not finish "
+                                       f"within {limit:g}s") from None
 
     def deny(self, call_id: str, reason: str | None = None) -> ToolCall:
         """``approve(call_id, False, reason)``."""

@@ -97,6 +97,7 @@ class _Batch:
     status: str | None = None
     blocked: bool = False  # the response also called a name that is not registered
     responded: bool = False
+    follow_up: Any = None  # the future of the response.create sent for the batch
 
 
 class ToolHost:
@@ -107,7 +108,7 @@ class ToolHost:
     live: bool
 
     def submit_item(self, item: dict[str, Any]) -> None: ...
-    def submit_response(self) -> None: ...
+    def submit_response(self) -> Any: ...
     def log_local(self, payload: dict[str, Any]) -> None: ...
     def call_later(self, seconds: float, fn: Callable[[], Any]) -> None: ...
     def auto_respond(self) -> bool: ...
@@ -262,7 +263,7 @@ class ToolRunner:
         batch.responded = True
         if batch.status == "completed" and self.host.auto_respond() and self.host.live:
             try:
-                self.host.submit_response()
+                batch.follow_up = self.host.submit_response()
             except Exception:
                 logger.warning("could not ask for the response after tool calls",
                                exc_info=True)
@@ -314,6 +315,16 @@ class ToolRunner:
             self._continue(call.response_id)
 
     # ------------------------------------------------------------------ state for readers
+    def settled(self) -> tuple[bool, Any]:
+        """(no call runs or waits for approval and every batch is answered, the future of
+        the newest follow-up response)."""
+        with self.host.lock:
+            busy = any(c.status in ("running", "waiting") for c in self.calls.values())
+            open_batch = any(b.calls and not b.responded and not b.blocked and
+                             b.status in (None, "completed") for b in self._batches.values())
+            futures = [b.follow_up for b in self._batches.values() if b.follow_up is not None]
+            return not busy and not open_batch, futures[-1] if futures else None
+
     def snapshot(self) -> list[ToolCall]:
         with self.host.lock:
             return [copy.copy(c) for c in self.calls.values()]
