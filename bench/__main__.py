@@ -1,6 +1,6 @@
 """``python -m bench``: run every benchmark and print one table (see bench/README.md).
 
-Options: ``--only NAME`` (ingest, widget, frame, memory, render, sessions; repeatable or
+Options: ``--only NAME`` (ingest, widget, frame, memory, render, sessions, audio; repeatable or
 comma-separated), ``--quick`` (smaller sizes), ``--json PATH`` (every number, for a
 comparison between runs), ``--against REV`` (ingest (d) at a git revision too, in the same
 run), ``--readme`` (write the table into bench/README.md).
@@ -19,7 +19,7 @@ from typing import Any
 
 from bench import Row, fmt_ms, format_table, machine
 
-NAMES = ("ingest", "widget", "frame", "memory", "render", "sessions")
+NAMES = ("ingest", "widget", "frame", "memory", "render", "sessions", "audio")
 README = Path(__file__).with_name("README.md")
 START, END = "<!-- bench-table:start -->", "<!-- bench-table:end -->"
 
