@@ -3,5 +3,6 @@ conversation's audio (:mod:`.store`), the WAV timeline (:mod:`.timeline`), saved
 (:mod:`.archive`) and the facade's part (:mod:`.mixin`)."""
 
 from .clip import AudioClip
+from .mixin import NoAudioError
 
-__all__ = ["AudioClip"]
+__all__ = ["AudioClip", "NoAudioError"]

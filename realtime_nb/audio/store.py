@@ -235,9 +235,9 @@ class AudioStore:
         """Seconds of audio in the item as far as this client knows (``None``: no audio
         known). Read by ``conv.df``'s ``audio_s`` column."""
         cut = self.truncated.get(item_id)
-        held = self.pcm(item_id)
+        held = self._held(item_id)
         if held is not None:
-            return len(held[0]) / (2 * held[1])
+            return held[0] / (2 * held[1])
         known = self.lengths.get(item_id)
         if known is not None:
             seconds = known[0] / (2 * known[1])
@@ -248,6 +248,20 @@ class AudioStore:
         if turn is not None and turn[0] is not None and turn[1] is not None:
             return max(0, turn[1] - turn[0]) / 1000
         return None
+
+    def _held(self, item_id: str) -> tuple[int, int] | None:
+        """``(bytes, rate)`` of the held audio as :meth:`pcm` gives it, without copying."""
+        if item_id in self.out:
+            size, rate = len(self.out[item_id]), self.out_rate[item_id]
+        elif item_id in self.user:
+            lo, hi = self.user[item_id]
+            size, rate = hi - lo, self.tape_rate
+        elif item_id in self.retrieved:
+            return len(self.retrieved[item_id][0]), self.retrieved[item_id][1]
+        else:
+            return None
+        cut = self.truncated.get(item_id)
+        return (size if cut is None else min(size, nbytes(cut, rate))), rate
 
     def holds(self, item_id: str) -> bool:
         return item_id in self.out or item_id in self.user or item_id in self.retrieved
