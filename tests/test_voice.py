@@ -318,3 +318,15 @@ def test_real_voice_stream_with_truncation_replayed():
     assert len(spans) == 2 and all(end > start for start, end in spans.values())
     users = ga.df[ga.df.role == "user"]
     assert users.audio_s.notna().all()
+
+
+def test_on_audio_streams_decoded_deltas(conv):
+    got: list[tuple[str, bytes, int]] = []
+    conv.on_audio(lambda item_id, pcm, rate: got.append((item_id, pcm, rate)))
+    conv.update_session(output_modalities=["audio"])
+    conv.create("Hi.")
+    item = conv.respond().items[0]
+    assert {(i, r) for i, _, r in got} == {(item.id, 24000)}
+    assert b"".join(p for _, p, _ in got) == conv.audio(item.id).samples.tobytes()
+    with pytest.raises(RealtimeServerError):  # nothing buffered: the server refuses
+        conv.commit_audio(timeout=5)

@@ -8,10 +8,11 @@ the log.
 
 For the widget (its kernel side): microphone chunks arrive as binary buffers of PCM16 at the
 session's input rate: ``conv.send_audio(bytes(buffer))``. Output audio streams to
-``conv._audio.delta_listeners`` (``fn(item_id, pcm_bytes, rate)``, session thread) and any
-item's audio is ``conv.audio(item_id)``. The player reports with ``conv.playback(item_id,
-started_at=..., played_ms=...)`` (the WAV timeline places the item there), and a barge-in is
-``conv.interrupt(item_id, played_ms)``.
+``conv.on_audio(fn)`` (``fn(item_id, pcm_bytes, rate)``, session thread) and any item's audio
+is ``conv.audio(item_id)`` (it blocks to retrieve audio the kernel does not hold: call it off
+the session thread, or ``conv.retrieve(item_id, wait="future")`` first). The player reports
+with ``conv.playback(item_id, started_at=..., played_ms=...)`` (the WAV timeline places the
+item there), and a barge-in is ``conv.interrupt(item_id, played_ms)``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from ..errors import ConnectionClosedError, RealtimeError, RealtimeTimeoutError
 from ..parts import Part
 from .clip import AudioClip
 from .pcm import b64encode, nbytes, samples_of, to_pcm16
-from .store import AudioStore
+from .store import AudioStore, DeltaListener
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,7 +45,8 @@ class NoAudioError(RealtimeError, LookupError):
 
 class AudioMixin(Part):
     """``send_audio``, ``commit_audio``, ``clear_audio``, ``audio``, ``export_audio``,
-    ``audio_timeline``, ``playback``, ``interrupt`` and ``save(path, audio=True)``."""
+    ``audio_timeline``, ``on_audio``, ``playback``, ``interrupt`` and
+    ``save(path, audio=True)``."""
 
     _audio: AudioStore
     _frame: Any
@@ -92,6 +94,9 @@ class AudioMixin(Part):
         future: concurrent.futures.Future[str] = concurrent.futures.Future()
         with self._lock:
             self._audio.commits.append((event["event_id"], future))
+        if wait and self._session is not None and self._session.in_session_thread:
+            raise RealtimeError("a blocking call from a realtime_nb callback would wait "
+                                "forever; use commit_audio(wait=False) there")
         self._call(event, None, None, timeout, False)
         if not wait:
             return None
@@ -173,6 +178,19 @@ class AudioMixin(Part):
         return write_wav(path, mix(placed, target), target)
 
     # ------------------------------------------------------------------ the player
+    def on_audio(self, callback: DeltaListener) -> DeltaListener:
+        """Call ``callback(item_id, pcm, rate)`` with each output audio delta as it arrives,
+        decoded (PCM16 little-endian mono bytes at ``rate``), on the session's thread: keep
+        it short (the widget forwards it to the browser's player). Returns the callback."""
+        with self._lock:
+            self._audio.delta_listeners.append(callback)
+        return callback
+
+    def off_audio(self, callback: DeltaListener) -> None:
+        with self._lock:
+            if callback in self._audio.delta_listeners:
+                self._audio.delta_listeners.remove(callback)
+
     def playback(self, item_id: str, *, started_at: float | None = None,
                  played_ms: int | None = None) -> None:
         """The player reports: ``item_id`` began to play at ``started_at`` (epoch seconds)
