@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from ..core import protocol
+from ..errors import ConnectionClosedError
 from ..parts import Part
 from .registry import DEFAULT_TIMEOUT, Tool
 from .runner import ToolCall, ToolRunner
@@ -135,7 +136,10 @@ class ToolsMixin(Part):
         fields = self._prepare_session({"tools": list(self._named_tools)})
         if self.endpoint.dialect == "ga":
             fields.setdefault("type", "realtime")
-        self._call(protocol.session_update(fields), None, None, None, False)
+        try:
+            self._call(protocol.session_update(fields), None, None, None, False)
+        except ConnectionClosedError:
+            pass  # closed: the registry still changes, there is no server to tell
 
     def _prepare_session(self, fields: dict[str, Any]) -> dict[str, Any]:
         fields = super()._prepare_session(fields)
