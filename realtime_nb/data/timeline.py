@@ -193,6 +193,7 @@ def plot_timeline(entries: Iterable[LogEntry], ax: Axes | None = None, *,
                        s=size, color=COLORS["waiting"], edgecolor="#4a5a75", linewidth=0.6,
                        label="done")
         lat_ax.set_ylabel("latency (s)")
+        lat_ax.margins(y=0.15)
         lat_ax.set_ylim(bottom=0)
         lat_ax.grid(alpha=0.3)
         lat_ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=7,
