@@ -29,7 +29,7 @@ from .data.branches import BranchMixin
 from .data.frame import ItemFrame
 from .data.turnsmixin import TurnsMixin
 from .endpoints import Endpoint, resolve_endpoint
-from .errors import RealtimeError
+from .errors import InvalidItemError, RealtimeError
 from .session import Session
 from .tools.mixin import ToolsMixin
 from .waiting import Caller, Wait
@@ -129,6 +129,8 @@ class RealtimeConversation(AudioMixin, BranchMixin, ToolsMixin, TurnsMixin, Data
                 raise TypeError("give the text once: create('Hello') or create(text='Hello')")
             text, item = item, None
         if item is None:
+            if isinstance(text, str) and not text.strip():  # as the widget composer does
+                raise InvalidItemError("item.content[0].text", "is empty: write something first")
             built = message(text, role, metadata=metadata)
         elif isinstance(item, Mapping):
             built = dict(item)

@@ -101,7 +101,7 @@ def _stream_response(conv: RealtimeConversation, poll: float = 0.05) -> None:
     the output updates live without any cross-thread display calls.
     """
     before = {item.id for item in conv.items}
-    handle = display("…", display_id=True)
+    handle = display({"text/plain": "…"}, raw=True, display_id=True)
     future = conv.respond(wait="future")
     deadline = time.monotonic() + conv.timeout
     shown = ""
@@ -109,7 +109,7 @@ def _stream_response(conv: RealtimeConversation, poll: float = 0.05) -> None:
         new = [item for item in conv.items if item.id not in before]
         text = "\n".join(f"[{i.role or i.type}] {i.text}" for i in new)
         if text != shown and handle is not None:
-            handle.update(text)
+            handle.update({"text/plain": text}, raw=True)  # the text itself, not its repr
             shown = text
         if future.done():
             break
@@ -121,4 +121,4 @@ def _stream_response(conv: RealtimeConversation, poll: float = 0.05) -> None:
     resp = future.result()
     final = "\n".join(f"[{i.role or i.type}] {i.text}" for i in resp.items)
     if handle is not None:
-        handle.update(final)
+        handle.update({"text/plain": final}, raw=True)

@@ -40,3 +40,15 @@ export function setAttr(el: Element, name: string, value: string | number | bool
 export function button(label: string, text: string, className = "rnb-btn"): HTMLButtonElement {
   return h("button", { className, text, title: label, attrs: { type: "button", "aria-label": label } });
 }
+
+/** An icon button: the icon is a CSS mask (styles.css, `[data-icon]`), never an <svg> or
+ * <img>; the label is its accessible name and its tooltip. */
+export function iconButton(label: string, icon: string, extraClass = ""): HTMLButtonElement {
+  const b = h("button", {
+    className: `rnb-btn rnb-btn-icon ${extraClass}`.trim(),
+    title: label,
+    attrs: { type: "button", "aria-label": label },
+  });
+  b.append(h("span", { className: "rnb-icon", attrs: { "data-icon": icon, "aria-hidden": "true" } }));
+  return b;
+}

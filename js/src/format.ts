@@ -43,3 +43,8 @@ export function jsonDump(v: unknown): string {
     return String(v);
   }
 }
+
+/** "1 item", "2 items", "1,234 events": a count and its noun, singular when it is one. */
+export function plural(n: number, noun: string, nouns = `${noun}s`): string {
+  return `${n.toLocaleString("en-US")} ${n === 1 ? noun : nouns}`;
+}

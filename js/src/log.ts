@@ -5,7 +5,7 @@
 // LogModel is pure (no DOM). LogPanel renders it only while the panel is open.
 
 import { h, setAttr } from "./dom";
-import { formatTime, jsonDump } from "./format";
+import { formatTime, jsonDump, plural } from "./format";
 import type { LogDirection, LogEntry } from "./types";
 
 export interface LogRow {
@@ -190,7 +190,7 @@ export class LogPanel {
 
   /** Bring the DOM up to date (cheap when closed). */
   paint(): void {
-    this.summary.textContent = `${this.model.count} events`;
+    this.summary.textContent = plural(this.model.count, "event");
     if (!this.open) {
       this.full = true; // rebuild on open
       this.pending = { appended: [], updated: [] };
@@ -269,11 +269,24 @@ export class LogPanel {
     dir!.textContent = DIRECTION_TEXT[r.direction];
     dir!.title = DIRECTION_TITLE[r.direction];
     time!.textContent = formatTime(r.lastTs);
-    type!.textContent = r.type;
+    if (type!.dataset.type !== r.type) {
+      type!.dataset.type = r.type;
+      type!.replaceChildren(...breakable(r.type));
+    }
     count!.textContent = r.count > 1 ? String(r.count) : "";
     count!.hidden = r.count <= 1;
-    setAttr(count!, "aria-label", r.count > 1 ? `${r.count} events` : null);
+    setAttr(count!, "aria-label", r.count > 1 ? plural(r.count, "event") : null);
     const d = el as HTMLDetailsElement;
     if (d.open) d.querySelector("pre")!.textContent = jsonDump(r.payload);
   }
+}
+
+/** An event type with a line-break opportunity after each dot (never inside a word). */
+function breakable(type: string): Node[] {
+  const out: Node[] = [];
+  type.split(".").forEach((part, i, all) => {
+    out.push(document.createTextNode(i < all.length - 1 ? `${part}.` : part));
+    if (i < all.length - 1) out.push(document.createElement("wbr"));
+  });
+  return out;
 }

@@ -200,6 +200,7 @@ export function parseKernelMsg(raw: unknown): KernelMsg | null {
         ok: raw.ok === true,
         error: strOrNull(raw.error),
         field: strOrNull(raw.field),
+        item_id: strOrNull(raw.item_id),
       };
     }
     default:

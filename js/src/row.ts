@@ -1,14 +1,17 @@
-// DOM of one conversation row. Only createElement / textContent / setAttribute (via dom.ts):
-// every string from the kernel is shown as text, never parsed as markup, and no element that
-// loads or runs anything (img, script, a, svg, iframe) is ever created.
+// DOM of one conversation row: its head (role, status when it is not "completed", streaming,
+// flags, actions) and its body (body.ts). Only createElement / textContent / setAttribute (via
+// dom.ts), plus the sanitized Markdown of markdown.ts: every string from the kernel is data.
 //
-// Buttons carry data-action; the list handles clicks by delegation (see view.ts), so rows
-// need no callbacks and can be rebuilt or recycled freely.
+// Action buttons are icons (CSS masks, no <svg>/<img>) with an aria-label and a tooltip; they
+// appear on hover and focus. They carry data-action; the list handles clicks by delegation
+// (view.ts), so rows need no callbacks and can be rebuilt or recycled freely.
 
-import { button, h, setAttr } from "./dom";
-import { asText, prettyJson } from "./format";
+import { AUDIO_PART_TYPES, TEXT_PART_TYPES, buildBody, hasMarkdown, str } from "./body";
+import { h, iconButton, setAttr } from "./dom";
 import type { Entry } from "./store";
-import type { ContentPart, ItemView } from "./types";
+import type { ItemView } from "./types";
+
+export { AUDIO_PART_TYPES, IMAGE_PART_TYPES, TEXT_PART_TYPES, buildBody, partText } from "./body";
 
 export interface RowError {
   message: string;
@@ -22,11 +25,17 @@ export interface RowState {
   errors: readonly RowError[];
   /** The editor mounted under this row, if one is open for it. */
   editor: HTMLElement | null;
+  /** Show the raw text instead of Markdown. */
+  raw?: boolean;
+  /** A long text is shown whole. */
+  full?: boolean;
+  /** Actions that need the kernel are possible (default true). */
+  live?: boolean;
+  /** The row that takes Tab (roving tabindex: the others are reached with the arrow keys). */
+  current?: boolean;
+  /** Highlight it for a moment (an action just created it). */
+  flash?: boolean;
 }
-
-export const TEXT_PART_TYPES = new Set(["input_text", "output_text", "text"]);
-export const AUDIO_PART_TYPES = new Set(["input_audio", "output_audio", "audio"]);
-export const IMAGE_PART_TYPES = new Set(["input_image", "image"]);
 
 const TYPE_LABELS: Record<string, string> = {
   message: "message",
@@ -53,16 +62,11 @@ export function editText(item: ItemView): string {
   return str(item.text);
 }
 
-function str(v: unknown): string {
-  return typeof v === "string" ? v : v === null || v === undefined ? "" : asText(v);
-}
-
-/** The readable text of one content part (what .rnb-text shows for it). */
-export function partText(p: ContentPart): string {
-  if (TEXT_PART_TYPES.has(p.type)) return str(p.text);
-  if (AUDIO_PART_TYPES.has(p.type)) return str(p.transcript);
-  if (IMAGE_PART_TYPES.has(p.type)) return "[image]";
-  return typeof p.text === "string" ? p.text : typeof p.transcript === "string" ? p.transcript : `[${p.type}]`;
+/** What "Copy text" copies: the item's readable text. */
+export function copyText(item: ItemView): string {
+  if (item.type === "function_call") return str(item.arguments);
+  if (item.type === "function_call_output") return str(item.output);
+  return editText(item) || str(item.text);
 }
 
 export function createRow(entry: Entry, state: RowState): HTMLElement {
@@ -84,9 +88,11 @@ export function updateRow(el: HTMLElement, entry: Entry, state: RowState): void 
   setAttr(el, "data-streaming", entry.streaming ? "true" : null);
   setAttr(el, "data-flagged", item.flagged ? "true" : null);
   setAttr(el, "aria-label", `${item.role ?? TYPE_LABELS[item.type] ?? item.type} ${item.id}`);
-  el.title = `id: ${item.id}\nprevious_item_id: ${item.previous_item_id ?? "(first)"}`;
+  const tab = state.current === false ? -1 : 0;
+  setAttr(el, "tabindex", tab);
+  setAttr(el, "data-flash", state.flash ? "true" : null);
 
-  // Head: chips are rebuilt; the action buttons only when the type changes (keeps focus).
+  // Head: chips are rebuilt; the action buttons only when what they offer changes (keeps focus).
   let head = el.querySelector<HTMLElement>(":scope > .rnb-item-head");
   let chips: HTMLElement;
   let actions: HTMLElement;
@@ -106,14 +112,22 @@ export function updateRow(el: HTMLElement, entry: Entry, state: RowState): void 
     actions = head.querySelector<HTMLElement>(".rnb-actions")!;
   }
   chips.replaceChildren(...buildChips(entry));
-  if (actions.dataset.forType !== item.type) {
-    actions.dataset.forType = item.type;
-    actions.replaceChildren(...buildActions(item));
+  const md = hasMarkdown(item);
+  const live = state.live !== false;
+  const sig = `${item.type}|${md}|${live}`;
+  if (actions.dataset.sig !== sig) {
+    actions.dataset.sig = sig;
+    actions.replaceChildren(...buildActions(item, md, live));
   }
   const detailsBtn = actions.querySelector<HTMLElement>('[data-action="details"]');
   if (detailsBtn) setAttr(detailsBtn, "aria-expanded", state.expanded ? "true" : "false");
+  const rawBtn = actions.querySelector<HTMLElement>('[data-action="raw"]');
+  if (rawBtn) setAttr(rawBtn, "aria-pressed", state.raw ? "true" : "false");
+  for (const b of Array.from(actions.children) as HTMLElement[]) b.tabIndex = tab;
 
-  el.querySelector(":scope > .rnb-body")!.replaceChildren(...buildBody(item));
+  el.querySelector(":scope > .rnb-body")!.replaceChildren(
+    ...buildBody(item, { raw: state.raw === true, full: state.full === true }),
+  );
 
   const details = el.querySelector<HTMLElement>(":scope > .rnb-details")!;
   details.hidden = !state.expanded;
@@ -133,7 +147,7 @@ export function updateRow(el: HTMLElement, entry: Entry, state: RowState): void 
 
 export function errorElement(e: RowError): HTMLElement {
   const msg = e.code ? `${e.message} (${e.code})` : e.message;
-  const dismiss = button("Dismiss error", "×", "rnb-btn rnb-btn-icon rnb-dismiss");
+  const dismiss = iconButton("Dismiss error", "close", "rnb-dismiss");
   dismiss.dataset.action = "dismiss-error";
   dismiss.dataset.errorKey = e.key;
   return h("div", { className: "rnb-error", attrs: { role: "alert" } }, [
@@ -157,7 +171,10 @@ function buildChips(entry: Entry): HTMLElement[] {
   if ((item.content ?? []).some((p) => AUDIO_PART_TYPES.has(p.type))) {
     out.push(chip("rnb-audio-marker", "audio"));
   }
-  if (item.status) out.push(chip("rnb-status-chip", item.status, { "data-status": item.status }));
+  // "completed" is the normal state: only other states are worth a chip
+  if (item.status && item.status !== "completed" && !entry.streaming) {
+    out.push(chip("rnb-status-chip", item.status.replace("_", " "), { "data-status": item.status }));
+  }
   if (entry.streaming) {
     const s = chip("rnb-streaming", "streaming");
     setAttr(s, "aria-label", "streaming");
@@ -171,120 +188,21 @@ function buildChips(entry: Entry): HTMLElement[] {
   return out;
 }
 
-function buildActions(item: ItemView): HTMLElement[] {
+function buildActions(item: ItemView, markdown: boolean, live: boolean): HTMLElement[] {
   const out: HTMLElement[] = [];
-  const add = (label: string, text: string, action: string): void => {
-    const b = button(label, text, "rnb-btn rnb-btn-small");
+  const add = (label: string, icon: string, action: string, needsKernel = false): void => {
+    const b = iconButton(label, icon);
     b.dataset.action = action;
+    if (needsKernel && !live) b.disabled = true;
     out.push(b);
   };
-  add("Show details", "details", "details");
-  if (canEdit(item)) add("Edit item", "edit", "edit");
-  add("Insert after", "insert", "insert-after");
-  add("Delete item", "delete", "delete");
+  add("Copy text", "copy", "copy");
+  if (markdown) add("Show raw text", "code", "raw");
+  if (canEdit(item)) add("Edit item", "edit", "edit", true);
+  add("Insert after", "plus", "insert-after", true);
+  add("Delete item", "delete", "delete", true);
+  add("Show details", "more", "details");
   return out;
-}
-
-function field(name: string, label: string, value: HTMLElement): HTMLElement {
-  return h("div", { className: "rnb-field", attrs: { "data-field": name } }, [
-    h("span", { className: "rnb-label", text: label }),
-    value,
-  ]);
-}
-
-function code(text: string, extra = ""): HTMLElement {
-  return h("pre", { className: `rnb-code ${extra}`.trim(), text });
-}
-
-function textBlock(text: string): HTMLElement {
-  return h("div", { className: "rnb-text", text });
-}
-
-function serverLabel(item: ItemView): HTMLElement | null {
-  const s = str(item.server_label);
-  return s ? h("span", { className: "rnb-server-label", text: s }) : null;
-}
-
-function nameEl(item: ItemView): HTMLElement | null {
-  const s = str(item.name);
-  return s ? h("span", { className: "rnb-name", text: s }) : null;
-}
-
-function toolNames(tools: unknown): string[] {
-  if (!Array.isArray(tools)) return [];
-  return tools.map((t) => (t && typeof t === "object" ? str((t as Record<string, unknown>).name) : str(t)));
-}
-
-export function buildBody(item: ItemView): HTMLElement[] {
-  switch (item.type) {
-    case "message": {
-      const text = h("div", { className: "rnb-text" });
-      const parts = item.content ?? [];
-      parts.forEach((p, i) => {
-        if (i > 0) text.append("\n");
-        const cls = AUDIO_PART_TYPES.has(p.type)
-          ? "rnb-part rnb-part-audio"
-          : IMAGE_PART_TYPES.has(p.type)
-            ? "rnb-part rnb-part-image"
-            : "rnb-part";
-        text.append(h("span", { className: cls, text: partText(p), attrs: { "data-part-type": p.type } }));
-      });
-      if (parts.length === 0 && item.text) text.textContent = str(item.text);
-      return [text];
-    }
-    case "function_call": {
-      const head = h("div", { className: "rnb-call-head" }, [
-        nameEl(item),
-        item.call_id ? h("span", { className: "rnb-call-id", text: str(item.call_id) }) : null,
-      ]);
-      return [head, code(prettyJson(item.arguments), "rnb-text")];
-    }
-    case "function_call_output":
-      return [
-        item.call_id ? h("div", { className: "rnb-call-head" }, [h("span", { className: "rnb-call-id", text: str(item.call_id) })]) : null,
-        code(prettyJson(item.output), "rnb-text"),
-      ].filter((x): x is HTMLElement => x !== null);
-    case "mcp_call": {
-      const out: HTMLElement[] = [
-        h("div", { className: "rnb-call-head" }, [serverLabel(item), nameEl(item)]),
-        code(prettyJson(item.arguments), "rnb-text"),
-      ];
-      if (item.output != null && item.output !== "") {
-        out.push(field("output", "output", code(prettyJson(str(item.output)), "rnb-output")));
-      }
-      if (item.error != null && item.error !== "") {
-        out.push(field("error", "error", code(asText(item.error), "rnb-mcp-error")));
-      }
-      return out;
-    }
-    case "mcp_list_tools": {
-      const names = toolNames(item.tools);
-      return [
-        h("div", { className: "rnb-call-head" }, [serverLabel(item), h("span", { className: "rnb-muted", text: `${names.length} tools` })]),
-        textBlock(names.join(", ")),
-      ];
-    }
-    case "mcp_approval_request":
-      return [
-        h("div", { className: "rnb-call-head" }, [serverLabel(item), nameEl(item)]),
-        code(prettyJson(item.arguments), "rnb-text"),
-      ];
-    case "mcp_approval_response": {
-      const yes = item.approve === true;
-      return [
-        h("div", { className: "rnb-call-head" }, [
-          h("span", {
-            className: "rnb-chip rnb-approve",
-            text: yes ? "approved: yes" : "approved: no",
-            attrs: { "data-approve": yes ? "yes" : "no" },
-          }),
-        ]),
-        textBlock(str(item.reason)),
-      ];
-    }
-    default:
-      return [textBlock(str(item.text))];
-  }
 }
 
 function buildDetails(item: ItemView): HTMLElement[] {

@@ -127,6 +127,8 @@ export interface ResultMsg {
   ok: boolean;
   error: string | null;
   field: string | null;
+  /** The id of the item the action creates (insert, edit, send), when it creates one. */
+  item_id?: string | null;
 }
 
 export type ChangeMsg = InsertedMsg | UpdatedMsg | DeltaMsg | RemovedMsg;
@@ -139,10 +141,31 @@ export type FrontMsg =
   | { kind: "edit"; request_id: string; item_id: string; text: string }
   | { kind: "delete"; request_id: string; item_id: string }
   | { kind: "insert"; request_id: string; previous_item_id: string; role: Role; text: string }
-  | { kind: "send"; request_id: string; text: string }
+  | { kind: "send"; request_id: string; text: string; respond?: boolean }
   | { kind: "respond"; request_id: string }
   | { kind: "cancel"; request_id: string }
+  | { kind: "session"; request_id: string; session: SessionFields }
   | { kind: "log_watch"; view: string; open: boolean };
+
+/** What the session panel edits (flat; the kernel maps it to the server's dialect). */
+export interface SessionFields {
+  instructions?: string;
+  voice?: string;
+  modalities?: string[];
+  tools?: unknown[];
+  turn_detection?: { type: string; threshold?: number; silence_duration_ms?: number } | null;
+}
+
+/** What the controls may do now: the kernel is reachable and the session can take actions;
+ * whether a response is running. */
+export interface ControlState {
+  /** Actions can be sent (kernel alive, session not closed). */
+  live: boolean;
+  /** Why not, in words (empty when live). */
+  reason: string;
+  /** A response is running (stop is possible, respond is not). */
+  responding: boolean;
+}
 
 /** The part of an anywidget model the front end uses (a fake in tests). */
 export interface ModelLike {
@@ -150,6 +173,9 @@ export interface ModelLike {
   on(event: string, cb: (...args: any[]) => void): void;
   off(event?: string | null, cb?: ((...args: any[]) => void) | null): void;
   send(content: any, callbacks?: any, buffers?: any): void;
+  /** The widget manager (anywidget passes it to render): used, when present, to notice that
+   * the kernel went away or is busy. */
+  widget_manager?: unknown;
 }
 
 /** Synced traits of the widget model. */
@@ -157,5 +183,11 @@ export interface WidgetTraits {
   status: string;
   endpoint: string;
   dialect: string;
+  provider?: string;
+  model_label?: string;
+  status_reason?: string;
+  responding?: string;
+  session?: Record<string, unknown>;
+  action_timeout?: number;
   [key: string]: unknown;
 }

@@ -1,18 +1,21 @@
 // One view of the widget: wires the model's messages and traits to the store, the virtual
-// list, the log panel and the editors. Each view keeps its own state and asks for its own
-// snapshot, so several views of one model stay consistent independently.
+// list, the log and session panels and the editors. Each view keeps its own state and asks for
+// its own snapshot, so several views of one model stay consistent independently.
 
 import { DeltaCoalescer, type FrameScheduler, type MergedDelta, animationFrameScheduler } from "./coalesce";
 import { JOURNAL_REQUEST_ID, ROOT } from "./constants";
 import { Actions } from "./editor";
-import { button, h, setAttr } from "./dom";
+import { button, h } from "./dom";
+import { Header } from "./header";
+import { journalOf } from "./journal";
+import { type KernelWatch, watchKernel } from "./kernel";
 import { LogPanel } from "./log";
 import { newRequestId, parseKernelMsgs } from "./protocol";
-import { type RowError, createRow, errorElement, updateRow } from "./row";
+import { type RowError, type RowState, copyText, createRow, errorElement, updateRow } from "./row";
+import { SessionPanel } from "./session";
 import { ConversationStore, type StoreChange } from "./store";
 import { SnapshotGate } from "./sync";
-import { journalOf } from "./journal";
-import type { ErrorView, FrontMsg, KernelMsg, ModelLike } from "./types";
+import type { ControlState, ErrorView, FrontMsg, KernelMsg, ModelLike } from "./types";
 import { VirtualList } from "./virtual";
 
 export interface ViewOptions {
@@ -23,9 +26,11 @@ export interface ViewOptions {
   overscan?: number;
 }
 
-const TRAITS = ["status", "endpoint", "dialect"] as const;
+const TRAITS = ["status", "endpoint", "dialect", "provider", "model_label", "status_reason", "responding", "session"] as const;
 const MAX_ERRORS = 200;
-const STATUSES = new Set(["connecting", "open", "reconnecting", "closed", "error"]);
+/** Errors without an item shown at the top at once (the newest; "dismiss all" clears them). */
+const TOP_ERRORS = 3;
+const FLASH_MS = 1600;
 
 interface KernelError {
   key: string;
@@ -38,23 +43,27 @@ export class ConversationView {
   readonly gate = new SnapshotGate();
   readonly list: VirtualList;
   readonly log: LogPanel;
+  readonly session: SessionPanel;
+  readonly header: Header;
   readonly actions: Actions;
   readonly coalescer: DeltaCoalescer;
   private readonly scheduler: FrameScheduler;
   private readonly expanded = new Set<string>();
+  private readonly raw = new Set<string>();
+  private readonly full = new Set<string>();
   private errors: KernelError[] = [];
   private errorSeq = 0;
   private loaded = false;
   private paintHandle: number | null = null;
   private destroyed = false;
+  private kernel: KernelWatch | null = null;
+  private controls: ControlState = { live: true, reason: "", responding: false };
+  /** The row that takes Tab (roving tabindex); arrows move it. */
+  private current: string | null = null;
+  /** An item an action created: shown (scrolled to, highlighted) once it arrives. */
+  private reveal: { id: string; until: number } | null = null;
+  private flash: { id: string; until: number } | null = null;
 
-  // header / chrome
-  private readonly statusEl: HTMLElement;
-  private readonly endpointEl: HTMLElement;
-  private readonly dialectEl: HTMLElement;
-  private readonly itemCountEl: HTMLElement;
-  private readonly eventCountEl: HTMLElement;
-  private readonly logToggle: HTMLButtonElement;
   private readonly topEditorSlot: HTMLElement;
   private readonly errorArea: HTMLElement;
   private readonly placeholder: HTMLElement;
@@ -75,6 +84,16 @@ export class ConversationView {
       send: (msg) => this.send(msg),
       getItem: (id) => this.store.get(id)?.item,
       changed: (rowId) => this.rowChanged(rowId),
+      created: (id) => {
+        this.reveal = { id, until: Date.now() + 15_000 };
+        this.schedulePaint();
+      },
+      sessionResult: (ok, error, field) => this.session.result(ok, error, field),
+      timeout: () => {
+        const t = this.model.get("action_timeout");
+        return typeof t === "number" && t > 0 ? t : 30;
+      },
+      busy: () => this.kernel?.busy === true,
       newId,
     });
     this.list = new VirtualList(
@@ -87,65 +106,52 @@ export class ConversationView {
         },
       },
       {
-        estimate: opts.estimate ?? 72,
+        estimate: opts.estimate ?? 64,
         overscan: opts.overscan ?? 6,
         requestRender: () => this.schedulePaint(),
         onFollowChange: () => this.updateJump(),
       },
     );
     this.log = new LogPanel();
-
-    // Header
-    this.statusEl = h("span", { className: "rnb-status", attrs: { role: "status" } });
-    this.endpointEl = h("span", { className: "rnb-endpoint" });
-    this.dialectEl = h("span", { className: "rnb-dialect" });
-    this.itemCountEl = h("span", { className: "rnb-count-items", text: "0" });
-    this.eventCountEl = h("span", { className: "rnb-count-events", text: "0" });
-    this.logToggle = button("Toggle event log", "log", "rnb-btn rnb-btn-small");
-    setAttr(this.logToggle, "aria-pressed", "false");
-    this.logToggle.addEventListener("click", () => {
+    this.session = new SessionPanel((fields) => {
+      this.session.pending = this.actions.session(fields);
+    });
+    this.header = new Header();
+    this.header.logToggle.addEventListener("click", () => {
       const open = this.log.toggle();
-      setAttr(this.logToggle, "aria-pressed", open ? "true" : "false");
+      this.header.logToggle.setAttribute("aria-pressed", open ? "true" : "false");
       // the kernel streams log entries only while some panel is open (PROTOCOL.md)
       this.send({ kind: "log_watch", view: this.gate.requestId ?? "", open });
     });
-    const header = h("div", { className: "rnb-header" }, [
-      this.statusEl,
-      h("span", { className: "rnb-endpoint-wrap" }, [this.endpointEl, this.dialectEl]),
-      h("span", { className: "rnb-counts" }, [
-        this.itemCountEl,
-        " items \u00b7 ",
-        this.eventCountEl,
-        " events",
-      ]),
-      this.logToggle,
-    ]);
+    this.header.sessionToggle.addEventListener("click", () => {
+      const open = this.session.toggle();
+      this.header.sessionToggle.setAttribute("aria-pressed", open ? "true" : "false");
+    });
 
-    const insertTop = button("Insert at top", "+ insert at top", "rnb-btn rnb-btn-small");
-    insertTop.addEventListener("click", () => this.openEditor(() => this.actions.openInsert(ROOT)));
+    const insertTop = button("Insert at top", "+ Insert at top", "rnb-btn rnb-btn-small rnb-btn-quiet");
+    insertTop.dataset.action = "insert-top";
     const toolbar = h("div", { className: "rnb-toolbar" }, [insertTop]);
     this.topEditorSlot = h("div", { className: "rnb-top-editor" });
     this.errorArea = h("div", { className: "rnb-errors", attrs: { "aria-live": "polite" } });
 
     this.placeholder = h("div", { className: "rnb-placeholder", text: "Waiting for the kernel\u2026" });
-    this.jumpBtn = button("Jump to latest", "\u2193 latest", "rnb-btn rnb-jump");
+    this.jumpBtn = button("Jump to latest", "\u2193 Jump to latest", "rnb-btn rnb-btn-small rnb-jump");
     this.jumpBtn.hidden = true;
     this.jumpBtn.addEventListener("click", () => {
       this.list.jumpToLatest();
       this.updateJump();
     });
-    const listWrap = h("div", { className: "rnb-list-wrap" }, [
-      this.list.viewport,
-      this.placeholder,
-      this.jumpBtn,
-    ]);
+    const listWrap = h("div", { className: "rnb-list-wrap" }, [this.list.viewport, this.placeholder]);
 
     this.root = h("div", { className: "rnb-root", attrs: { "data-loaded": "false" } }, [
-      header,
+      this.header.el,
+      this.header.notice,
+      this.session.el,
       toolbar,
       this.topEditorSlot,
       this.errorArea,
       listWrap,
+      h("div", { className: "rnb-jump-bar" }, [this.jumpBtn]),
       this.log.el,
       this.actions.composer.el,
     ]);
@@ -161,8 +167,10 @@ export class ConversationView {
     const replay = journal ? journal.replay() : [];
     for (const m of replay) for (const x of this.gate.receive(m)) this.apply(x);
     this.listen("msg:custom", (msg: unknown) => this.receive(msg));
-    for (const t of TRAITS) this.listen(`change:${t}`, () => this.updateHeader());
-    this.updateHeader();
+    for (const t of TRAITS) this.listen(`change:${t}`, () => this.traitsChanged(t));
+    this.kernel = watchKernel(this.model, () => this.traitsChanged("kernel"));
+    this.session.setServer(this.sessionTrait());
+    this.traitsChanged("status");
     this.paintNow();
     if (replay.length === 0) {
       this.send({ kind: "snapshot_request", request_id: this.gate.requestId ?? undefined });
@@ -172,9 +180,10 @@ export class ConversationView {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    if (this.log.open) this.send({ kind: "log_watch", view: this.gate.requestId ?? "", open: false });
+    if (this.log.open && !this.kernel?.gone) this.send({ kind: "log_watch", view: this.gate.requestId ?? "", open: false });
     for (const [ev, cb] of this.handlers) this.model.off(ev, cb);
     this.handlers.length = 0;
+    this.kernel?.dispose();
     this.coalescer.clear();
     if (this.paintHandle !== null) this.scheduler.cancel(this.paintHandle);
     this.paintHandle = null;
@@ -214,7 +223,7 @@ export class ConversationView {
         this.log.reset(m.log);
         this.log.model.total = m.events ?? null;
         this.actions.reset((id) => this.store.has(id));
-        for (const id of [...this.expanded]) if (!this.store.has(id)) this.expanded.delete(id);
+        for (const set of [this.expanded, this.raw, this.full]) for (const id of [...set]) if (!this.store.has(id)) set.delete(id);
         this.list.pruneHeights((id) => this.store.has(id));
         this.list.invalidateAll();
         this.loaded = true;
@@ -226,33 +235,54 @@ export class ConversationView {
       case "updated":
       case "removed": {
         this.coalescer.flush();
+        const prev = m.kind === "removed" ? this.store.prevOf(m.item_id) : null;
         this.markChanges(this.store.apply(m));
-        if (m.kind === "removed") {
-          this.actions.itemRemoved(m.item_id);
-          this.expanded.delete(m.item_id);
-        }
+        if (m.kind === "removed") this.itemGone(m.item_id, prev);
         break;
       }
-      case "error": {
-        this.errors.push({ key: `k${this.errorSeq++}`, error: m.error });
-        if (this.errors.length > MAX_ERRORS) this.errors.splice(0, this.errors.length - MAX_ERRORS);
-        const id = m.error.item_id;
-        if (id && this.store.has(id)) this.list.invalidateRow(id);
+      case "error":
+        this.addError(m.error);
         break;
-      }
       case "log":
         if (!m.reset) this.log.add(m.entries);
         else if (m.request_id === this.gate.requestId) this.log.replace(m.entries);
         break;
       case "counts":
         this.log.model.total = m.events;
-        this.updateCounts();
         break;
       case "result":
         this.actions.handleResult(m);
         break;
     }
     this.schedulePaint();
+  }
+
+  /** A kernel error goes where it belongs: the session panel, the composer, the item it is
+   * about, or (none of those) the top of the list. */
+  private addError(error: ErrorView): void {
+    const kind = this.actions.kindOf(error.request_id);
+    if (kind === "session" || (error.request_id !== null && error.request_id === this.session.pending)) {
+      this.session.serverError(error);
+      return;
+    }
+    if (kind === "send" || kind === "respond" || kind === "cancel") {
+      this.actions.composer.setError(error.code ? `${error.message} (${error.code})` : error.message);
+      return;
+    }
+    this.errors.push({ key: `k${this.errorSeq++}`, error });
+    if (this.errors.length > MAX_ERRORS) this.errors.splice(0, this.errors.length - MAX_ERRORS);
+    const id = error.item_id;
+    if (id && this.store.has(id)) this.list.invalidateRow(id);
+  }
+
+  private itemGone(id: string, prev: string | null): void {
+    this.actions.itemRemoved(id, prev);
+    this.expanded.delete(id);
+    this.raw.delete(id);
+    this.full.delete(id);
+    // its errors go with it (they would otherwise pile up at the top)
+    this.errors = this.errors.filter((e) => e.error.item_id !== id);
+    if (this.current === id) this.current = prev;
   }
 
   private applyDeltas(deltas: MergedDelta[], inFrame: boolean): void {
@@ -269,12 +299,35 @@ export class ConversationView {
   }
 
   private send(msg: FrontMsg): void {
+    if (this.kernel?.gone) return; // nobody would answer
     this.model.send(msg);
   }
 
   private listen(ev: string, cb: (...args: any[]) => void): void {
     this.model.on(ev, cb);
     this.handlers.push([ev, cb]);
+  }
+
+  // -- state --------------------------------------------------------------------------------
+
+  private sessionTrait(): Record<string, unknown> {
+    const s = this.model.get("session");
+    return s && typeof s === "object" && !Array.isArray(s) ? (s as Record<string, unknown>) : {};
+  }
+
+  private traitsChanged(name: string): void {
+    if (name === "session") this.session.setServer(this.sessionTrait());
+    const status = str(this.model.get("status")) || "connecting";
+    const gone = this.kernel?.gone ?? "";
+    const live = !gone && status !== "closed" && status !== "error";
+    const responding = live && str(this.model.get("responding")) !== "";
+    const before = this.controls;
+    this.controls = { live, reason: gone || str(this.model.get("status_reason")), responding };
+    this.actions.setControls(this.controls, gone);
+    this.session.setLive(live);
+    if (before.live !== live) this.list.invalidateAll();
+    this.root.toggleAttribute("data-disconnected", !!gone);
+    this.schedulePaint();
   }
 
   // -- painting -----------------------------------------------------------------------------
@@ -291,12 +344,48 @@ export class ConversationView {
     if (this.destroyed) return;
     this.root.dataset.loaded = this.loaded ? "true" : "false";
     this.placeholder.hidden = this.loaded && this.store.size > 0;
-    this.placeholder.textContent = this.loaded ? "No items yet" : "Waiting for the kernel\u2026";
+    this.placeholder.textContent = this.loaded ? "No items yet: write a message below" : "Waiting for the kernel\u2026";
+    this.revealCreated();
     this.list.render();
     this.paintTop();
     this.updateJump();
-    this.updateCounts();
+    this.header.update({
+      status: str(this.model.get("status")) || "connecting",
+      reason: str(this.model.get("status_reason")),
+      kernelGone: this.kernel?.gone ?? "",
+      responding: this.controls.responding,
+      provider: str(this.model.get("provider")),
+      model: str(this.model.get("model_label")) || str(this.sessionTrait().model),
+      endpoint: str(this.model.get("endpoint")),
+      dialect: str(this.model.get("dialect")),
+      items: this.store.size,
+      events: this.log.model.count,
+    });
     this.log.paint();
+  }
+
+  /** Scroll to an item an action just created and highlight it briefly. */
+  private revealCreated(): void {
+    const r = this.reveal;
+    if (!r) return;
+    if (Date.now() > r.until) {
+      this.reveal = null;
+      return;
+    }
+    const i = this.store.indexOf(r.id);
+    if (i < 0) return;
+    this.reveal = null;
+    this.flash = { id: r.id, until: Date.now() + FLASH_MS };
+    this.current = r.id;
+    this.list.invalidateRow(r.id);
+    this.list.scrollToIndex(i);
+    setTimeout(() => {
+      if (this.flash?.id === r.id) {
+        this.flash = null;
+        if (this.store.has(r.id)) this.list.invalidateRow(r.id);
+        this.schedulePaint();
+      }
+    }, FLASH_MS);
   }
 
   private paintTop(): void {
@@ -306,12 +395,19 @@ export class ConversationView {
     } else if (this.topEditorSlot.firstChild) {
       this.topEditorSlot.replaceChildren();
     }
-    // Errors that no shown item claims go to the top of the list.
+    // Errors that no shown item claims go to the top of the list: the newest few.
     const orphan = this.errors.filter((e) => !e.error.item_id || !this.store.has(e.error.item_id));
-    const keys = orphan.map((e) => e.key).join(",");
+    const shown = orphan.slice(-TOP_ERRORS);
+    const keys = `${orphan.length}:${shown.map((e) => e.key).join(",")}`;
     if (this.errorArea.dataset.keys !== keys) {
       this.errorArea.dataset.keys = keys;
-      this.errorArea.replaceChildren(...orphan.map((e) => errorElement(toRowError(e))));
+      const children: HTMLElement[] = shown.map((e) => errorElement(toRowError(e)));
+      if (orphan.length > 1) {
+        const all = button("Dismiss all errors", `Dismiss all (${orphan.length})`, "rnb-btn rnb-btn-small rnb-btn-quiet");
+        all.dataset.action = "dismiss-all";
+        children.push(all);
+      }
+      this.errorArea.replaceChildren(...children);
     }
   }
 
@@ -319,33 +415,24 @@ export class ConversationView {
     this.jumpBtn.hidden = !this.list.follow.showJump(this.store.size > 0);
   }
 
-  private updateHeader(): void {
-    const status = str(this.model.get("status")) || "connecting";
-    this.statusEl.textContent = status;
-    setAttr(this.statusEl, "data-status", STATUSES.has(status) ? status : "unknown");
-    setAttr(this.statusEl, "aria-label", `connection ${status}`);
-    const endpoint = str(this.model.get("endpoint"));
-    this.endpointEl.textContent = endpoint;
-    this.endpointEl.title = endpoint;
-    const dialect = str(this.model.get("dialect"));
-    this.dialectEl.textContent = dialect;
-    this.dialectEl.hidden = !dialect;
-    this.updateCounts();
-  }
-
-  private updateCounts(): void {
-    this.itemCountEl.textContent = String(this.store.size);
-    this.eventCountEl.textContent = String(this.log.model.count);
-  }
-
   // -- rows ---------------------------------------------------------------------------------
 
-  private rowState(id: string): { expanded: boolean; errors: RowError[]; editor: HTMLElement | null } {
+  private rowState(id: string): RowState {
     const errors: RowError[] = [];
     for (const e of this.errors) if (e.error.item_id === id) errors.push(toRowError(e));
     const actionError = this.actions.rowErrors.get(id);
     if (actionError) errors.push({ message: actionError, key: `a:${id}` });
-    return { expanded: this.expanded.has(id), errors, editor: this.actions.editorFor(id) };
+    const current = this.current ?? this.store.lastId();
+    return {
+      expanded: this.expanded.has(id),
+      errors,
+      editor: this.actions.editorFor(id),
+      raw: this.raw.has(id),
+      full: this.full.has(id),
+      live: this.controls.live,
+      current: current === id,
+      flash: this.flash !== null && this.flash.id === id && Date.now() < this.flash.until,
+    };
   }
 
   private rowChanged(rowId: string | null): void {
@@ -354,9 +441,17 @@ export class ConversationView {
   }
 
   private openEditor(open: () => { focus(): void } | null): void {
+    if (!this.controls.live) return;
     const ed = open();
     this.paintNow();
     ed?.focus();
+  }
+
+  private toggle(set: Set<string>, id: string): void {
+    if (set.has(id)) set.delete(id);
+    else set.add(id);
+    this.list.invalidateRow(id);
+    this.paintNow();
   }
 
   private onClick = (e: MouseEvent): void => {
@@ -365,22 +460,42 @@ export class ConversationView {
     if (!btn || !this.root.contains(btn)) return;
     const row = btn.closest<HTMLElement>(".rnb-item");
     const id = row?.dataset.itemId;
+    if (id) this.setCurrent(id);
     switch (btn.dataset.action) {
       case "details":
-        if (!id) return;
-        if (this.expanded.has(id)) this.expanded.delete(id);
-        else this.expanded.add(id);
-        this.list.invalidateRow(id);
-        this.paintNow();
+        if (id) this.toggle(this.expanded, id);
         break;
+      case "raw":
+        if (id) this.toggle(this.raw, id);
+        break;
+      case "toggle-long":
+        if (id) this.toggle(this.full, id);
+        break;
+      case "copy": {
+        const item = id ? this.store.get(id)?.item : undefined;
+        if (item) copyToClipboard(copyText(item), btn);
+        break;
+      }
+      case "copy-code": {
+        const pre = btn.parentElement?.querySelector("pre");
+        if (pre) copyToClipboard(pre.textContent ?? "", btn);
+        break;
+      }
       case "edit":
         if (id) this.openEditor(() => this.actions.openEdit(id));
         break;
       case "insert-after":
         if (id) this.openEditor(() => this.actions.openInsert(id));
         break;
+      case "insert-top":
+        this.openEditor(() => this.actions.openInsert(ROOT));
+        break;
       case "delete":
-        if (id) this.actions.delete(id);
+        if (id && this.controls.live) this.actions.delete(id);
+        break;
+      case "dismiss-all":
+        this.errors = this.errors.filter((x) => x.error.item_id && this.store.has(x.error.item_id));
+        this.paintNow();
         break;
       case "dismiss-error": {
         const key = btn.dataset.errorKey ?? "";
@@ -400,20 +515,34 @@ export class ConversationView {
     }
   };
 
+  private setCurrent(id: string): void {
+    const old = this.current ?? this.store.lastId();
+    if (old === id) return;
+    this.current = id;
+    if (old && this.store.has(old)) this.list.invalidateRow(old);
+    this.list.invalidateRow(id);
+  }
+
   private onKeydown = (e: KeyboardEvent): void => {
     const target = e.target as HTMLElement | null;
     if (!target || !target.classList.contains("rnb-item")) return;
     const id = target.dataset.itemId;
     if (!id) return;
     const i = this.store.indexOf(id);
+    const page = Math.max(1, Math.floor(this.list.viewport.clientHeight / 64));
     let next = -1;
     if (e.key === "ArrowDown") next = i + 1;
     else if (e.key === "ArrowUp") next = i - 1;
+    else if (e.key === "PageDown") next = Math.min(this.store.size - 1, i + page);
+    else if (e.key === "PageUp") next = Math.max(0, i - page);
     else if (e.key === "Home") next = 0;
     else if (e.key === "End") next = this.store.size - 1;
     else return;
     e.preventDefault();
     e.stopPropagation();
+    const key = this.store.ids()[next];
+    if (key === undefined) return;
+    this.setCurrent(key);
     this.list.scrollToIndex(next)?.focus();
   };
 }
@@ -424,4 +553,23 @@ function toRowError(e: KernelError): RowError {
 
 function str(v: unknown): string {
   return typeof v === "string" ? v : v === null || v === undefined ? "" : String(v);
+}
+
+/** Copy text; the button says "Copied" for a moment (or why it could not). */
+function copyToClipboard(text: string, btn: HTMLElement): void {
+  const done = (ok: boolean): void => {
+    btn.dataset.copied = ok ? "true" : "false";
+    const label = btn.getAttribute("aria-label") ?? "";
+    btn.title = ok ? "Copied" : "Copy failed: select the text instead";
+    setTimeout(() => {
+      delete btn.dataset.copied;
+      btn.title = label;
+    }, 1500);
+  };
+  const clip = typeof navigator !== "undefined" ? navigator.clipboard : undefined;
+  if (clip && typeof clip.writeText === "function") {
+    clip.writeText(text).then(() => done(true), () => done(false));
+  } else {
+    done(false);
+  }
 }

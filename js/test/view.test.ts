@@ -61,7 +61,8 @@ describe("view lifecycle", () => {
   it("header shows status and endpoint from traits, live, and counts from what arrived", () => {
     const t = mk({ status: "connecting" });
     expect(t.$(".rnb-status")?.dataset.status).toBe("connecting");
-    expect(t.$(".rnb-endpoint")?.textContent).toContain("ws://127.0.0.1");
+    expect(t.$(".rnb-endpoint")?.title).toContain("ws://127.0.0.1");
+    expect(t.$(".rnb-endpoint")?.textContent).toBe("127.0.0.1:1234");
     t.model.custom({ ...snapshot(), events: 42 });
     t.frame();
     expect(t.$(".rnb-count-items")?.textContent).toBe(String(t.$$(".rnb-item").length));
@@ -70,7 +71,7 @@ describe("view lifecycle", () => {
     t.model.custom({ kind: "batch", events: 43, messages: [] });
     t.frame();
     expect(t.$(".rnb-status")?.dataset.status).toBe("reconnecting");
-    expect(t.$(".rnb-status")?.textContent).toBe("reconnecting");
+    expect(t.$(".rnb-status")?.textContent).toBe("reconnecting\u2026");
     expect(t.$(".rnb-count-events")?.textContent).toBe("43");
   });
 
@@ -184,10 +185,13 @@ describe("editing (no optimistic changes)", () => {
     expect(ta.value).toBe("first");
     expect(document.activeElement).toBe(ta);
     ta.value = "first, edited\nsecond line";
-    // Plain Enter is a newline: no message.
+    // Plain Enter is a newline (inserted by the editor: JupyterLab cancels the browser's): no message.
     const before = t.model.sent.length;
+    ta.setSelectionRange(ta.value.length, ta.value.length);
     const ev = t.key(ta, "Enter");
-    expect(ev.defaultPrevented).toBe(false);
+    expect(ev.defaultPrevented).toBe(true);
+    expect(ta.value).toBe("first, edited\nsecond line\n");
+    ta.value = "first, edited\nsecond line";
     expect(t.model.sent.length).toBe(before);
     t.click(t.row("a")!.querySelector('[aria-label="Save edit"]'));
     const sent = t.model.lastSent();
@@ -312,9 +316,12 @@ describe("composer", () => {
     t.model.custom(snapshot());
     const ta = t.$<HTMLTextAreaElement>(".rnb-composer textarea")!;
     ta.value = "hi there";
+    ta.setSelectionRange(2, 2);
     const shift = t.key(ta, "Enter", { shiftKey: true });
-    expect(shift.defaultPrevented).toBe(false);
+    expect(shift.defaultPrevented).toBe(true); // the composer inserts the newline itself
+    expect(ta.value).toBe("hi\n there");
     expect(t.model.lastSent("send")).toBeUndefined();
+    ta.value = "hi there";
     t.key(ta, "Enter");
     const s = t.model.lastSent("send");
     expect(s).toMatchObject({ kind: "send", text: "hi there" });
@@ -344,14 +351,60 @@ describe("composer", () => {
 
   it("Ask for a response (button and Ctrl+Enter) sends respond; Stop sends cancel", () => {
     const t = mk();
-    t.click(t.$('[aria-label="Ask for a response"]'));
+    const stop = t.$<HTMLButtonElement>('[aria-label="Stop response"]')!;
+    const respond = t.$<HTMLButtonElement>('[aria-label="Ask for a response"]')!;
+    expect(stop.disabled).toBe(true); // nothing runs: nothing to stop
+    t.click(respond);
     expect(t.model.lastSent()).toMatchObject({ kind: "respond" });
     t.key(t.$(".rnb-composer textarea"), "Enter", { ctrlKey: true });
     expect(t.model.sent.filter((m) => m.kind === "respond")).toHaveLength(2);
-    t.click(t.$('[aria-label="Stop response"]'));
+    t.model.set("responding", "resp_1");
+    expect(respond.disabled).toBe(true);
+    expect(stop.disabled).toBe(false);
+    t.click(stop);
     const c = t.model.lastSent();
     expect(c).toMatchObject({ kind: "cancel" });
     expect(typeof c.request_id).toBe("string");
+  });
+
+  it("Ctrl+Enter with text sends it and asks for the response to it", () => {
+    const t = mk();
+    const ta = t.$<HTMLTextAreaElement>(".rnb-composer textarea")!;
+    ta.value = "answer this";
+    t.key(ta, "Enter", { ctrlKey: true });
+    expect(t.model.lastSent()).toMatchObject({ kind: "send", text: "answer this", respond: true });
+    expect(t.model.sent.filter((m) => m.kind === "respond")).toHaveLength(0);
+  });
+
+  it("a closed session or a gone kernel turns the controls off, with one notice", () => {
+    const t = mk();
+    t.model.custom(snapshot());
+    t.frame();
+    t.model.set("status_reason", "code 1000");
+    t.model.set("status", "closed");
+    t.frame();
+    expect(t.$<HTMLTextAreaElement>(".rnb-composer textarea")!.disabled).toBe(true);
+    for (const l of ["Send message", "Ask for a response", "Stop response"]) {
+      expect(t.$<HTMLButtonElement>(`[aria-label="${l}"]`)!.disabled).toBe(true);
+    }
+    expect(t.row("a")!.querySelector<HTMLButtonElement>('[aria-label="Delete item"]')!.disabled).toBe(true);
+    expect(t.$(".rnb-notice")?.textContent).toContain("code 1000");
+    expect(t.$$(".rnb-error")).toHaveLength(0);
+  });
+
+  it("the kernel going away fails pending actions at once and says so", () => {
+    const t = mk();
+    const ta = t.$<HTMLTextAreaElement>(".rnb-composer textarea")!;
+    ta.value = "lost";
+    t.key(ta, "Enter");
+    expect(t.$(".rnb-composer")!.hasAttribute("data-pending")).toBe(true);
+    t.model.emit("comm_live_update");
+    t.frame();
+    expect(t.$(".rnb-composer")!.hasAttribute("data-pending")).toBe(false);
+    expect(t.$(".rnb-composer .rnb-error")?.textContent).toContain("kernel");
+    expect(t.$(".rnb-status")?.dataset.status).toBe("disconnected");
+    expect(t.$(".rnb-notice")?.textContent).toContain("Run the cell again");
+    expect(ta.disabled).toBe(true);
   });
 
   it("every button has an aria-label", () => {

@@ -4,9 +4,12 @@ Kernel -> browser: the session thread notes the model's change records; every
 ``batch_interval`` seconds the pending changes go out as one ``batch`` custom message, merged
 per item (:mod:`.changebatch`), so the bytes follow the changed items, never the whole
 conversation. Event-log entries are sent only while a view has its log panel open.
-Browser -> kernel: actions (edit, delete, insert, send, respond, cancel) arrive on the kernel's
-main thread when it is idle and become the same client calls a cell makes (:mod:`.actions`),
-never waiting, so no cell can block on the front end.
+Browser -> kernel: actions (edit, delete, insert, send, respond, cancel, session) arrive on the
+kernel's main thread when it is idle and become the same client calls a cell makes
+(:mod:`.actions`), never waiting, so no cell can block on the front end. An action's errors go
+to the widget, never to a cell's output (:class:`.messages.WidgetErrors` keeps the ``realtime_nb``
+logger quiet about them). A displayed widget also leaves a static transcript in the notebook
+(:mod:`.fallback`).
 """
 
 from __future__ import annotations
@@ -21,43 +24,19 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
-from ..core.items import Item
-from ..core.records import Change, Record
+from ..core.records import Change, Record, ResponseChange
 from ..errors import InvalidItemError, RealtimeError, RealtimeServerError
 from .actions import Actions
 from .changebatch import ChangeBatch
+from .fallback import Fallback
+from .messages import WidgetErrors, collapse_deltas, error_view, item_view, message_of
 
 if TYPE_CHECKING:
-    from ..core.eventlog import LogEntry
     from ..core.protocol import ServerEvent
 
 STATIC = Path(__file__).parent.parent / "static"
 LOG_TAIL = 500
-
-
-def item_view(item: Item, core: Any) -> dict[str, Any]:
-    """The JSON an item is shown from (``ItemView`` in js/PROTOCOL.md)."""
-    view = {k: v for k, v in item.to_wire().items() if v is not None}  # absent = null
-    view["previous_item_id"] = item.previous_item_id  # null here means "first": always sent
-    if item.flagged:
-        view["flagged"] = True
-    view["done"] = core.model.is_done(item.id)
-    rid = core.model.response_of(item.id)
-    if rid is not None:
-        view["response_id"] = rid
-    return view
-
-
-def error_view(err: BaseException, *, item_id: str | None = None,
-               request_id: str | None = None, ts: float = 0.0) -> dict[str, Any]:
-    """An error as the browser shows it (``ErrorView`` in js/PROTOCOL.md)."""
-    server = err if isinstance(err, RealtimeServerError) else None
-    return {"message": server.message if server else _message(err),
-            "code": server.code if server else None,
-            "type": server.type if server else type(err).__name__,
-            "param": server.param if server else None,
-            "event_id": server.event_id if server else None,
-            "item_id": item_id, "request_id": request_id, "ts": ts}
+TRANSCRIPT_TAIL = 60
 
 
 class ConversationWidget(anywidget.AnyWidget):
@@ -77,6 +56,17 @@ class ConversationWidget(anywidget.AnyWidget):
     snapshot = traitlets.Dict().tag(sync=True)
     #: Identifies this widget's journal in the front end (one per model, shared by its views).
     journal_key = traitlets.Unicode("").tag(sync=True)
+    #: ``embedded`` / ``openai`` / ``yandex`` / ``custom`` / ``offline``, and the model name.
+    provider = traitlets.Unicode("").tag(sync=True)
+    model_label = traitlets.Unicode("").tag(sync=True)
+    #: Why the status is what it is (a close reason), in words; empty when open.
+    status_reason = traitlets.Unicode("").tag(sync=True)
+    #: The id of the response running now (``response.created`` seen, no ``response.done``).
+    responding = traitlets.Unicode("").tag(sync=True)
+    #: The session configuration the server reported last (``session.created``/``updated``).
+    session = traitlets.Dict().tag(sync=True)
+    #: Seconds a browser action waits for the kernel's answer before it gives up.
+    action_timeout = traitlets.Float(30.0).tag(sync=True)
 
     def __init__(self, conv: Any, *, batch_interval: float = 0.02, heartbeat: float = 1.0,
                  **kwargs: Any) -> None:
@@ -95,7 +85,11 @@ class ConversationWidget(anywidget.AnyWidget):
         self._flush_scheduled = False
         self._heartbeat_scheduled = False
         self._events_sent = 0  # the event count the browser last got
-        self._actions = Actions(conv, self._report)
+        self._running: dict[str, None] = {}  # response ids created and not done, in order
+        self._actions = Actions(conv, self._report, self._running_response)
+        WidgetErrors.watch(self._actions)
+        self._fallback = Fallback(self._transcript_rows, f"Realtime conversation "
+                                  f"({conv.endpoint.name})", conv._call_later)
         self._ids = itertools.count()
         #: Set ``count_bytes = True`` to count the JSON bytes of every message sent (for the
         #: benchmarks; it costs a second serialisation per message).
@@ -106,7 +100,11 @@ class ConversationWidget(anywidget.AnyWidget):
         with self._lock:
             super().__init__(journal_key=uuid.uuid4().hex, snapshot=self.build_snapshot(),
                              endpoint=conv.endpoint.name, dialect=conv.endpoint.dialect,
-                             status=self._core.status, **kwargs)
+                             provider=conv.endpoint.provider,
+                             model_label=conv.endpoint.model or "",
+                             session=dict(self._core.model.session),
+                             status=self._core.status, status_reason=self._reason(),
+                             **kwargs)
             self._core.record_listeners.append(self._on_records)
             self._core.log_listeners.append(self._on_log)
             self._core.status_listeners.append(self._on_status)
@@ -115,6 +113,25 @@ class ConversationWidget(anywidget.AnyWidget):
     def __repr__(self) -> str:
         return (f"<ConversationWidget {self.endpoint} status={self.status} "
                 f"items={len(self._core.model)} events={len(self._core.log)}>")
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The widget, with a text that does not go stale in a saved notebook (the counts of
+        ``repr`` would); the cell also gets a live-updated static transcript (:mod:`.fallback`)."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, dict):
+            bundle["text/plain"] = (f"Realtime conversation widget ({self.endpoint}); the "
+                                    "transcript below is a static copy")
+            self._fallback.after_display()
+        return bundle
+
+    def _transcript_rows(self) -> tuple[list[tuple[str, str]], int]:
+        from ..core.items import item_text
+
+        with self._lock:
+            model = self._core.model
+            total = len(model)
+            items = list(model)[-TRANSCRIPT_TAIL:] if total else []
+            return [(item.role or item.type, item_text(item)) for item in items], total
 
     # ------------------------------------------------------------------ kernel -> browser
     def _push(self, content: dict[str, Any]) -> None:
@@ -127,18 +144,46 @@ class ConversationWidget(anywidget.AnyWidget):
     def _on_records(self, records: list[Record], event: ServerEvent) -> None:
         """Session thread, under the lock: note the changes; the flush sends them."""
         batch = self._batch
+        changed = False
         for rec in records:
             if isinstance(rec, Change):
                 batch.add(rec)
-        if event.type == "error":
-            err = RealtimeServerError.from_event(event.data)
-            request_id, item_id = self._actions.requests.get(err.event_id or "", (None, None))
-            if item_id is None and err.event_id:
-                item_id = self._item_of_client_event(err.event_id)
-            batch.error(error_view(err, item_id=item_id, request_id=request_id,
-                                   ts=event.received_at))
+                changed = True
+            elif isinstance(rec, ResponseChange):
+                self._response_ended(rec.response_id)
+        etype = event.type
+        if etype == "response.created" and event.response_id:
+            self._running[event.response_id] = None
+            self.responding = event.response_id
+        elif etype in ("session.created", "session.updated"):
+            self.session = dict(self._core.model.session)
+        elif etype == "error":
+            self._on_error(event)
         if batch and not self._flush_scheduled:
             self._schedule_flush()
+        if changed:
+            self._fallback.changed()
+
+    def _on_error(self, event: ServerEvent) -> None:
+        err = RealtimeServerError.from_event(event.data)
+        event_id = err.event_id or ""
+        request_id, item_id = self._actions.requests.get(event_id, (None, None))
+        if request_id is None and event_id in self._core.calls.waiting:
+            return  # a cell waits for this answer: it raises there, not again here
+        if item_id is None and event_id:
+            item_id = self._item_of_client_event(event_id)
+        self._batch.error(error_view(err, item_id=item_id, request_id=request_id,
+                                     ts=event.received_at))
+
+    def _response_ended(self, response_id: str) -> None:
+        self._running.pop(response_id, None)
+        self.responding = next(reversed(self._running), "") if self._running else ""
+
+    def _running_response(self) -> str | None:
+        return self.responding or None
+
+    def _reason(self) -> str:
+        return "" if self._core.status == "open" else (self._core.reason or "")
 
     def _item_of_client_event(self, event_id: str) -> str | None:
         entry = self._core.log.find_out(event_id)
@@ -162,7 +207,11 @@ class ConversationWidget(anywidget.AnyWidget):
         self._schedule_flush()
 
     def _on_status(self, status: str) -> None:
+        self.status_reason = self._reason()
         self.status = status
+        if status != "open":  # what ran is settled (or asked again) by the core
+            self._running.clear()
+            self.responding = ""
         if status in ("closed", "error"):
             # the session loop that would run a scheduled flush is about to stop: send now
             if self._flush_scheduled:
@@ -264,14 +313,14 @@ class ConversationWidget(anywidget.AnyWidget):
             return
         request_id = str(content.get("request_id") or f"k{next(self._ids)}")
         try:
-            self._actions.run(kind, content, request_id)
+            item_id = self._actions.run(kind, content, request_id)
         except (RealtimeError, KeyError, TypeError) as exc:
             field = exc.field if isinstance(exc, InvalidItemError) else None
             self._push({"kind": "result", "request_id": request_id, "ok": False,
-                        "error": _message(exc), "field": field})
+                        "error": message_of(exc), "field": field})
         else:
             self._push({"kind": "result", "request_id": request_id, "ok": True,
-                        "error": None, "field": None})
+                        "error": None, "field": None, "item_id": item_id})
 
     def _report(self, exc: BaseException, request_id: str, item_id: str | None) -> None:
         self._push({"kind": "error", "error": error_view(exc, item_id=item_id,
@@ -287,33 +336,3 @@ class ConversationWidget(anywidget.AnyWidget):
             self._log_watchers.add(view)
             tail = collapse_deltas(self._core.log.entries(-LOG_TAIL))
             self._push({"kind": "log", "entries": tail, "reset": True, "request_id": view})
-
-
-def _message(exc: BaseException) -> str:
-    if isinstance(exc, KeyError) and exc.args:
-        return str(exc.args[0])
-    return str(exc)
-
-
-def collapse_deltas(entries: list[LogEntry]) -> list[dict[str, Any]]:
-    """Log entries as the browser gets them: only the fields the panel uses (the ids it needs
-    are in the payload), and runs of ``*.delta`` entries with one direction, type and item as
-    their last entry with ``count`` and ``first_ts`` (js/PROTOCOL.md). What the panel shows is
-    the same, for a fraction of the bytes; ``conv.log`` keeps every entry whole."""
-    out: list[dict[str, Any]] = []
-    for e in entries:
-        slim: dict[str, Any] = {"seq": e["seq"], "ts": e["ts"], "direction": e["direction"],
-                                "type": e["type"], "item_id": e["item_id"],
-                                "payload": e["payload"]}
-        if e["note"]:
-            slim["note"] = e["note"]
-        last = out[-1] if out else None
-        if (last is not None and e["type"].endswith(".delta") and last["type"] == e["type"]
-                and last["direction"] == e["direction"] and last["item_id"] == e["item_id"]):
-            slim["count"] = last.get("count", 1) + 1
-            slim["first_ts"] = last.get("first_ts", last["ts"])
-            slim["first_seq"] = last.get("first_seq", last["seq"])
-            out[-1] = slim
-        else:
-            out.append(slim)
-    return out

@@ -155,6 +155,8 @@ def start_lab_server(tmp: Path) -> LabServer:
         "--ServerApp.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
         "--allow-root", f"--ServerApp.root_dir={root}",
         f"--LabApp.workspaces_dir={tmp / 'workspaces'}",
+        # window.jupyterapp: tests switch the theme with the app's own command
+        "--LabApp.expose_app_in_browser=True",
     ]  # fmt: skip
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
