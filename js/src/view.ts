@@ -58,8 +58,10 @@ export class ConversationView {
   private destroyed = false;
   private kernel: KernelWatch | null = null;
   private controls: ControlState = { live: true, reason: "", responding: false };
-  /** The row that takes Tab (roving tabindex); arrows move it. */
+  /** The row that takes Tab (roving tabindex); arrows move it. Until the reader picks one,
+   * the last row. `tabRow` is the one rows were last rendered with. */
   private current: string | null = null;
+  private tabRow: string | null = null;
   /** An item an action created: shown (scrolled to, highlighted) once it arrives. */
   private reveal: { id: string; until: number } | null = null;
   private flash: { id: string; until: number } | null = null;
@@ -346,7 +348,20 @@ export class ConversationView {
     this.placeholder.hidden = this.loaded && this.store.size > 0;
     this.placeholder.textContent = this.loaded ? "No items yet: write a message below" : "Waiting for the kernel\u2026";
     this.revealCreated();
+    const tabRow = this.current !== null && this.store.has(this.current) ? this.current : this.store.lastId();
+    if (tabRow !== this.tabRow) {
+      for (const id of [this.tabRow, tabRow]) if (id !== null && this.store.has(id)) this.list.invalidateRow(id);
+      this.tabRow = tabRow;
+    }
     this.list.render();
+    // the list's one Tab stop must be a row that is there: follow the view when it scrolled away
+    if (this.tabRow !== null && !this.list.rowElement(this.tabRow)) {
+      const k = this.list.firstVisibleKey();
+      if (k !== undefined && k !== this.tabRow) {
+        this.setCurrent(k);
+        this.list.render();
+      }
+    }
     this.paintTop();
     this.updateJump();
     this.header.update({
@@ -422,7 +437,6 @@ export class ConversationView {
     for (const e of this.errors) if (e.error.item_id === id) errors.push(toRowError(e));
     const actionError = this.actions.rowErrors.get(id);
     if (actionError) errors.push({ message: actionError, key: `a:${id}` });
-    const current = this.current ?? this.store.lastId();
     return {
       expanded: this.expanded.has(id),
       errors,
@@ -430,7 +444,7 @@ export class ConversationView {
       raw: this.raw.has(id),
       full: this.full.has(id),
       live: this.controls.live,
-      current: current === id,
+      current: this.tabRow === id,
       flash: this.flash !== null && this.flash.id === id && Date.now() < this.flash.until,
     };
   }
@@ -516,11 +530,11 @@ export class ConversationView {
   };
 
   private setCurrent(id: string): void {
-    const old = this.current ?? this.store.lastId();
-    if (old === id) return;
     this.current = id;
-    if (old && this.store.has(old)) this.list.invalidateRow(old);
-    this.list.invalidateRow(id);
+    if (id === this.tabRow) return;
+    for (const x of [this.tabRow, id]) if (x !== null && this.store.has(x)) this.list.invalidateRow(x);
+    this.tabRow = id;
+    this.schedulePaint();
   }
 
   private onKeydown = (e: KeyboardEvent): void => {

@@ -95,6 +95,11 @@ export class VirtualList {
     return this.rows.get(key);
   }
 
+  /** The key of the first row in view (not counting overscan). */
+  firstVisibleKey(): string | undefined {
+    return this.source.count() ? this.source.keyAt(this.indexAt(this.viewport.scrollTop)) : undefined;
+  }
+
   renderedKeys(): string[] {
     return [...this.rows.keys()];
   }
