@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -143,6 +144,7 @@ def events(folder: Path) -> pd.DataFrame:
 def pool(monkeypatch: pytest.MonkeyPatch) -> None:
     """Read through the process pool even for the test's few megabytes."""
     monkeypatch.setattr(sessions, "POOL_MIN_BYTES", 0)
+    monkeypatch.setattr(sessions, "WARM_POOL_MIN_BYTES", 0)
 
 
 def _read(*args: Any, **kwargs: Any) -> pd.DataFrame:
@@ -262,6 +264,18 @@ def test_a_corrupt_line_raises_with_file_and_line(folder, tmp_path, pool):
         rnb.load(bad)
 
 
+def test_a_line_that_is_not_utf8(folder, tmp_path):
+    lines = (folder / "s021.jsonl").read_bytes().splitlines(keepends=True)
+    lines[2] = b'{"seq": 1, "note": "\xff\xfe"}\n'
+    bad = tmp_path / "latin.jsonl"
+    bad.write_bytes(b"".join(lines))
+    with pytest.raises(ValueError, match=rf"{re.escape(str(bad))}:3: not valid UTF-8"):
+        rnb.read_sessions(bad, what="events")
+    with pytest.warns(SavedFileWarning, match=rf"{re.escape(str(bad))}:3: "):
+        got = rnb.read_sessions(bad, what="events", errors="warn")
+    assert len(got) == len(lines) - 2
+
+
 @pytest.mark.parametrize("what", ["items", "events"])
 def test_errors_warn_skips_the_line(folder, tmp_path, what):
     src = folder / "s021.jsonl"
@@ -328,6 +342,7 @@ def cluster_client() -> Any:
     cluster.close()
 
 
+@pytest.mark.filterwarnings("ignore::realtime_nb.data.saved.SavedFileWarning")
 @pytest.mark.parametrize("what", ["items", "events"])
 def test_dask_on_a_local_cluster_equals_pandas(folder, items, events, cluster_client, what,
                                                monkeypatch):
@@ -340,10 +355,18 @@ def test_dask_on_a_local_cluster_equals_pandas(folder, items, events, cluster_cl
     assert ddf.npartitions > 4
     assert ddf._meta.dtypes.equals(want.dtypes)
     assert list(ddf.columns) == list(want.columns)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SavedFileWarning)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         got = ddf.compute()
+        deadline = time.monotonic() + 10  # the client raises a worker's warning on its loop
+        while time.monotonic() < deadline and not any(
+                issubclass(w.category, SavedFileWarning) for w in caught):
+            time.sleep(0.05)
     assert_frame_equal(got, want)
+    from_workers = [str(w.message) for w in caught if issubclass(w.category, SavedFileWarning)]
+    assert from_workers, "a worker's warning reaches the client"
+    assert re.fullmatch(rf"{re.escape(str(folder / 's117.jsonl'))}:\d+: truncated last line.*",
+                        from_workers[0])
     assert cluster_client.scheduler_info()["n_workers"] == 2
     if what == "items":
         texts = ddf[["text", "session_id"]].compute()  # column projection

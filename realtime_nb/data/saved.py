@@ -100,11 +100,11 @@ def save(log: EventLog, endpoint: Endpoint, path: str | PathLike[str]) -> Path:
     return target
 
 
-def _problem(line: str) -> str | None:
+def _problem(line: bytes) -> str | None:
     """What is wrong with a header line, or None."""
     try:
         head = json.loads(line)
-    except ValueError:
+    except ValueError:  # not JSON, or not UTF-8
         head = None
     if not isinstance(head, dict) or head.get("format") != FORMAT:
         return f"not a realtime_nb event file (no {FORMAT!r} header)"
@@ -114,12 +114,14 @@ def _problem(line: str) -> str | None:
     return None
 
 
-def _entry_problem(line: str) -> tuple[LogEntry | None, str | None]:
-    """The entry of one line, or why it is not one."""
+def _entry_problem(line: bytes) -> tuple[LogEntry | None, str | None]:
+    """The entry of one line, or why it is not one (bytes: a line that is not UTF-8 is one
+    bad line, not an error that ends the file)."""
     try:
         entry = read_object(line)  # json.loads semantics, orjson speed
     except Exception as exc:
-        return None, str(exc).replace("frame is ", "", 1).split("\n", 1)[0]
+        text = str(exc).replace("text frame is ", "", 1).replace("frame is ", "", 1)
+        return None, text.split("\n", 1)[0]  # "not JSON: ...", "not valid UTF-8 (...)"
     if not _KEYS <= entry.keys():
         return None, "not a log entry"
     if entry["direction"] not in _DIRECTIONS or not isinstance(entry["payload"], dict):
@@ -143,7 +145,7 @@ class SavedFile:
         self.path = path
         self.errors = errors
         self.skipped = 0
-        self._fh: IO[str] | None = Path(path).open(encoding="utf-8")
+        self._fh: IO[bytes] | None = Path(path).open("rb")
         first = self._fh.readline()
         problem = _problem(first)
         self.header: dict[str, Any] = {} if problem else json.loads(first)
@@ -182,7 +184,7 @@ class SavedFile:
                 entry, problem = _entry_problem(line)
                 if entry is not None:
                     yield entry
-                elif not line.endswith("\n"):  # the last line, cut short by a writer
+                elif not line.endswith(b"\n"):  # the last line, cut short by a writer
                     self.skipped += 1
                     warnings.warn(f"{self.path}:{lineno}: truncated last line skipped (the "
                                   f"file may still be being written)", SavedFileWarning,

@@ -57,8 +57,10 @@ WHAT: dict[str, Kind | str] = {
     "events": Kind(events_chunk, "conv.events"),
     "turns": "what='turns' needs conv.turns, which this realtime_nb does not have yet",
 }
-#: Below this many bytes in all, files are read in the caller (a pool costs ~1 s to start).
-POOL_MIN_BYTES = 4 << 20
+#: Below this many bytes in all, files are read in the caller: starting the pool costs about
+#: a second (~16 MB of small sessions are read per second and core), a running one ~20 ms.
+POOL_MIN_BYTES = 32 << 20
+WARM_POOL_MIN_BYTES = 2 << 20
 #: Groups per worker: small enough tasks that a slow one does not hold up the rest.
 TASKS_PER_WORKER = 4
 #: A Dask partition's target size in file bytes (its frame is about as large in memory).
@@ -83,11 +85,11 @@ def session_paths(paths: Paths) -> list[str]:
         if os.path.isdir(text):
             return sorted((str(p) for p in Path(text).glob("*.jsonl") if p.is_file()),
                           key=lambda p: (os.path.basename(p), p))
-        if glob.has_magic(text):
-            return sorted(p for p in glob.glob(text, recursive=True) if os.path.isfile(p))
-        if not os.path.exists(text):
-            raise FileNotFoundError(f"no such file, directory or glob match: {text}")
-        return [text]
+        if os.path.exists(text) or not glob.has_magic(text):
+            if not os.path.exists(text):
+                raise FileNotFoundError(f"no such file, directory or glob: {text}")
+            return [text]
+        return sorted(p for p in glob.glob(text, recursive=True) if os.path.isfile(p))
     if isinstance(paths, bytes):
         raise TypeError("paths must be str or os.PathLike, not bytes")
     return [os.fspath(p) for p in paths]
@@ -166,6 +168,11 @@ def _drop_pool(pool: Executor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
+def pool_workers() -> int:
+    """How many worker processes the shared pool has (0: not started)."""
+    return _POOL_WORKERS if _POOL is not None else 0
+
+
 Caught = list[tuple[str, type[Warning]]]
 
 
@@ -186,7 +193,8 @@ def map_groups(fn: GroupFn, paths: Sequence[str], *, args: tuple[Any, ...] = (),
     order, attributed to the caller ``stacklevel`` frames up."""
     want = cores() if workers is None else max(1, int(workers))
     total = sum(max(_size(p), 0) for p in paths) if want > 1 and len(paths) > 1 else 0
-    if want == 1 or len(paths) < 2 or total < POOL_MIN_BYTES:
+    least = WARM_POOL_MIN_BYTES if pool_workers() else POOL_MIN_BYTES
+    if want == 1 or len(paths) < 2 or total < least:
         parts = [list(paths)]
     else:
         parts = groups(paths, max(64 << 10, total / (want * TASKS_PER_WORKER)))
@@ -286,11 +294,6 @@ def read_sessions(paths: Paths, *, what: str = "items",
         raise ValueError(f"engine must be 'pandas' or 'dask', got {engine!r}")
     frames = map_groups(found.group, files, args=(errors,), workers=workers, stacklevel=2)
     return concat(frames)
-
-
-def pool_workers() -> int:
-    """How many worker processes the shared pool has (0: not started)."""
-    return _POOL_WORKERS if _POOL is not None else 0
 
 
 __all__ = ["WHAT", "Kind", "groups", "kind", "map_groups", "read_sessions", "session_paths"]
