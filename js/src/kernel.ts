@@ -29,10 +29,13 @@ interface KernelLike {
   statusChanged?: SignalLike;
 }
 
+// "starting" too: a kernel restarted through the server's REST API goes straight to it (the
+// page never sees "restarting"), and a widget exists only once its kernel ran a cell
 const GONE: Record<string, string> = {
   dead: "the kernel stopped",
   restarting: "the kernel restarted",
   autorestarting: "the kernel restarted",
+  starting: "the kernel restarted",
   terminating: "the kernel stopped",
 };
 
@@ -73,7 +76,7 @@ export function watchKernel(model: ModelLike, changed: () => void): KernelWatch 
     ? kernel.statusChanged
     : null;
   signal?.connect(onStatus);
-  if (kernel && typeof kernel.status === "string") {
+  if (kernel && typeof kernel.status === "string" && kernel.status !== "starting") {
     watch.gone = GONE[kernel.status] ?? "";
     watch.busy = kernel.status === "busy";
   }

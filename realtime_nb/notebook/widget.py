@@ -117,10 +117,11 @@ class ConversationWidget(anywidget.AnyWidget):
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """The widget, with a text that does not go stale in a saved notebook (the counts of
         ``repr`` would); the cell also gets a live-updated static transcript (:mod:`.fallback`)."""
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if isinstance(bundle, dict):
-            bundle["text/plain"] = (f"Realtime conversation widget ({self.endpoint}); the "
-                                    "transcript below is a static copy")
+        bundle = super()._repr_mimebundle_(**kwargs)  # anywidget: (data, metadata)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        if isinstance(data, dict):
+            data["text/plain"] = (f"Realtime conversation widget ({self.endpoint}); the "
+                                  "transcript below is a static copy")
             self._fallback.after_display()
         return bundle
 
