@@ -235,9 +235,36 @@ def test_session_id_from_the_header_else_the_stem(folder, tmp_path):
     assert set(rnb.read_sessions(old, what="events").session_id) == {"before-the-field"}
 
 
-def test_what_is_a_table(folder):
-    with pytest.raises(NotImplementedError, match=r"conv\.turns"):
-        rnb.read_sessions(folder, what="turns")
+@pytest.fixture(scope="module")
+def turns(folder: Path) -> pd.DataFrame:
+    frames = []
+    for p in _paths(folder):
+        t = _load(p).turns
+        with SavedFile(p) as saved:
+            sid = saved.session_id
+        frames.append(t.assign(session_id=string_array([sid] * len(t)),
+                               session_path=string_array([str(p)] * len(t))))
+    return pd.concat(frames)
+
+
+def test_turns_equal_load_of_each_file(folder, turns, pool):
+    want = turns
+    assert len(want) > 100 and want.done_s.notna().any()
+    assert_frame_equal(_read(folder, what="turns", workers=1), want)
+    assert_frame_equal(_read(folder, what="turns", workers=2), want)
+    assert_frame_equal(rnb.read_sessions([], what="turns"), want.iloc[:0])
+
+
+def _load(path: Path) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SavedFileWarning)
+        return rnb.load(path)
+
+
+def test_what_is_a_table(folder, monkeypatch):
+    monkeypatch.setitem(sessions.WHAT, "later", "what='later' needs conv.later")
+    with pytest.raises(NotImplementedError, match=r"conv\.later"):
+        rnb.read_sessions(folder, what="later")
     with pytest.raises(ValueError, match="what must be one of 'items', 'events', 'turns'"):
         rnb.read_sessions(folder, what="rows")
     with pytest.raises(ValueError, match="engine"):
@@ -343,15 +370,15 @@ def cluster_client() -> Any:
 
 
 @pytest.mark.filterwarnings("ignore::realtime_nb.data.saved.SavedFileWarning")
-@pytest.mark.parametrize("what", ["items", "events"])
-def test_dask_on_a_local_cluster_equals_pandas(folder, items, events, cluster_client, what,
-                                               monkeypatch):
+@pytest.mark.parametrize("what", ["items", "events", "turns"])
+def test_dask_on_a_local_cluster_equals_pandas(folder, items, events, turns, cluster_client,
+                                               what, monkeypatch):
     import dask
 
     monkeypatch.setattr(sessions, "PARTITION_BYTES", 256 << 10)  # several per worker
     with dask.config.set({"dataframe.convert-string": True}):  # on for everything else
         ddf = rnb.read_sessions(folder, what=what, engine="dask")
-    want = items if what == "items" else events
+    want = {"items": items, "events": events, "turns": turns}[what]
     assert ddf.npartitions > 4
     assert ddf._meta.dtypes.equals(want.dtypes)
     assert list(ddf.columns) == list(want.columns)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -219,20 +219,40 @@ def events_chunk(paths: Sequence[str], errors: Errors = "raise") -> pd.DataFrame
     return _session_columns(frame, sids, spaths)
 
 
-def per_file(entries_frame: Callable[[list[LogEntry]], pd.DataFrame], paths: Sequence[str],
-             errors: Errors = "raise") -> pd.DataFrame:
-    """A group's frame from a function of one file's log entries (for frames such as
-    ``conv.turns`` that are built from the log): one call per file, then the session
+def logged(entries: Iterable[LogEntry]) -> list[LogEntry]:
+    """A saved file's entries as the log of ``realtime_nb.load(path)`` holds them (the rows of
+    :func:`event_row`, numbered from 0)."""
+    return [dict(zip(EVENT_COLUMNS, (seq, *event_row(entry)), strict=True))  # type: ignore[misc]
+            for seq, entry in enumerate(entries)]
+
+
+EntriesFrame = Callable[[list[LogEntry], dict[str, Any]], "pd.DataFrame"]
+
+
+def per_file(entries_frame: EntriesFrame, paths: Sequence[str], errors: Errors = "raise"
+             ) -> pd.DataFrame:
+    """A group's frame from a function of one file's log (as ``load`` logs it) and header, for
+    frames built from the log such as ``conv.turns``: one call per file, then the session
     columns and one concat. Use as ``functools.partial(per_file, fn)`` (picklable)."""
     frames = []
     for path in paths:
         with SavedFile(path, errors) as saved:
-            frame = entries_frame(list(saved))
+            frame = entries_frame(logged(saved), saved.header)
         n = len(frame)
         frames.append(_session_columns(frame, [saved.session_id] * n, [str(path)] * n))
     if not frames:
-        return _session_columns(entries_frame([]), [], [])
+        return _session_columns(entries_frame([], {}), [], [])
     return concat(frames)
+
+
+def turns_of(entries: list[LogEntry], header: dict[str, Any]) -> pd.DataFrame:
+    """``rnb.load(path).turns``: priced with the model the log reports, else the header's
+    (what a loaded conversation's endpoint says)."""
+    from .turns import TurnBuilder
+
+    builder = TurnBuilder()
+    builder.feed(entries)
+    return builder.frame(builder.model or header.get("model"))
 
 
 def concat(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
@@ -265,5 +285,5 @@ def empty_items() -> pd.DataFrame:
     return items_chunk([])
 
 
-__all__ = ["SESSION_COLUMNS", "concat", "event_row", "events_chunk", "items_chunk",
-           "per_file", "quiet_core"]
+__all__ = ["SESSION_COLUMNS", "concat", "event_row", "events_chunk", "items_chunk", "logged",
+           "per_file", "quiet_core", "turns_of"]

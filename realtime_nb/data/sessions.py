@@ -25,12 +25,13 @@ import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from .saved import Errors
-from .sessionframes import concat, events_chunk, items_chunk
+from .sessionframes import concat, events_chunk, items_chunk, per_file, turns_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,13 +50,13 @@ class Kind:
     of: str
 
 
-#: ``what`` -> how it is read. A string entry is a kind that does not exist yet (the message).
-#: ``conv.turns`` will be one line: ``"turns": Kind(functools.partial(per_file, turns_of),
-#: "conv.turns")`` with :func:`.sessionframes.per_file` and a function of a file's entries.
+#: ``what`` -> how it is read (a string entry: a kind that does not exist yet, the message).
+#: A frame built from the log is one line: ``Kind(partial(per_file, fn), ...)``, ``fn`` a
+#: function of a file's log entries and header.
 WHAT: dict[str, Kind | str] = {
     "items": Kind(items_chunk, "conv.df"),
     "events": Kind(events_chunk, "conv.events"),
-    "turns": "what='turns' needs conv.turns, which this realtime_nb does not have yet",
+    "turns": Kind(partial(per_file, turns_of), "conv.turns"),
 }
 #: Below this many bytes in all, files are read in the caller: starting the pool costs about
 #: a second (~16 MB of small sessions are read per second and core), a running one ~20 ms.
@@ -266,11 +267,11 @@ def read_sessions(paths: Paths, *, what: str = "items",
 
     ``paths``: a list of files (kept in its order), a directory (its ``*.jsonl``, sorted by
     name) or a glob (matches sorted). ``what``: ``"items"`` (the columns, dtypes and
-    ``item_id`` index of ``conv.df``) or ``"events"`` (``conv.events``; the index is each
-    event's ``seq`` in its file). Both gain ``session_id`` (the header's server session id,
-    else the file's stem) and ``session_path`` (the path as given or matched), pandas
-    ``"string"`` columns, last. Rows come file by file, in file order, each file's rows as
-    ``realtime_nb.load(path)`` gives them.
+    ``item_id`` index of ``conv.df``), ``"events"`` (``conv.events``; the index is each
+    event's ``seq`` in its file) or ``"turns"`` (``conv.turns``). All gain ``session_id``
+    (the header's server session id, else the file's stem) and ``session_path`` (the path as
+    given or matched), pandas ``"string"`` columns, last. Rows come file by file, in file
+    order, each file's rows as ``realtime_nb.load(path)`` gives them.
 
     ``errors="raise"``: a line that cannot be read raises ``ValueError`` naming
     ``file:line`` (1-based, the header is line 1); ``"warn"``: it is skipped with a
