@@ -232,14 +232,19 @@ async def test_speech_interrupts_a_running_response(embedded_server, strict_ga):
         await p.append(speech_like().tobytes())
         await p.until("response.output_audio.delta")
         await p.append(speech_like(lead=0.1, seed=2).tobytes())
-        events = await p.until("input_audio_buffer.speech_started")
-        events += await p.until("response.done")
-        done = events[-1]["response"]
+        await p.until("input_audio_buffer.speech_started")
+        after: list[dict[str, Any]] = []  # the old response's end and the new turn interleave
+        while not ({"response.done", "response.created"} <= {e["type"] for e in after}):
+            after.append(await p.recv())
+        done = next(e for e in after if e["type"] == "response.done")["response"]
         assert done["status"] == "cancelled"
         assert done["status_details"] == {"type": "cancelled", "reason": "turn_detected"}
         assert done["output"][0]["status"] == "incomplete"
-        nxt = await p.until("response.created")  # the new turn gets its own response
-        assert "input_audio_buffer.speech_stopped" in [e["type"] for e in nxt]
+        created = next(e for e in after if e["type"] == "response.created")["response"]
+        assert created["id"] != done["id"]  # the new turn gets its own response
+        types = [e["type"] for e in after]
+        assert types.index("input_audio_buffer.speech_stopped") < types.index(
+            "response.created")
 
 
 async def test_beta_names_and_rates(embedded_server, beta_check):

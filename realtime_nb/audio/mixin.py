@@ -55,6 +55,7 @@ class AudioMixin(Part):
         super()._attach()
         self._audio = AudioStore(self._core)
         self._core.record_listeners.insert(0, self._audio.on_records)  # before conv.df's
+        self._core.record_listeners.append(self._audio.after_records)
         self._frame.audio_seconds = self._audio.seconds
 
     # ------------------------------------------------------------------ sending
@@ -88,7 +89,7 @@ class AudioMixin(Part):
 
     def commit_audio(self, *, wait: bool = True, timeout: float | None = None) -> str | None:
         """``input_audio_buffer.commit``: the buffer becomes a user item. Returns its id once
-        ``input_audio_buffer.committed`` arrives (``wait=False``: ``None`` at once). A server
+        the item reached done (``wait=False``: ``None`` at once). A server
         error (less than 100 ms buffered) raises :class:`~realtime_nb.RealtimeServerError`."""
         event = protocol.input_audio_commit()
         future: concurrent.futures.Future[str] = concurrent.futures.Future()
@@ -104,7 +105,7 @@ class AudioMixin(Part):
         try:
             return future.result(limit)
         except concurrent.futures.TimeoutError:
-            raise RealtimeTimeoutError(f"no input_audio_buffer.committed within {limit:g}s "
+            raise RealtimeTimeoutError(f"the committed item was not done within {limit:g}s "
                                        f"for {event['event_id']}") from None
 
     def clear_audio(self) -> str:

@@ -68,6 +68,8 @@ class AudioStore:
         self.user: dict[str, tuple[int, int]] = {}  # item -> tape span (bytes)
         self.commits: collections.deque[tuple[str, concurrent.futures.Future[str]]] = \
             collections.deque()
+        #: committed item id -> the future of the commit that made it (until the item is done)
+        self.committing: dict[str, concurrent.futures.Future[str]] = {}
         self.delta_listeners: list[DeltaListener] = []
         self._handlers: dict[str, Callable[[ServerEvent], None]] = {
             "response.output_audio.delta": self._on_delta,
@@ -128,6 +130,17 @@ class AudioStore:
             except Exception:
                 logger.exception("audio delta listener %r failed", fn)
 
+    def after_records(self, records: list[Record], event: ServerEvent) -> None:
+        """The core's last record listener: a commit is answered once its item reached done
+        (every other listener, ``conv.df`` included, has seen it)."""
+        if self.committing:
+            for rec in records:
+                item = getattr(rec, "item", None)
+                if getattr(rec, "done", False) and item is not None:
+                    future = self.committing.pop(item.id, None)
+                    if future is not None and not future.done():
+                        future.set_result(item.id)
+
     def _on_item(self, event: ServerEvent) -> None:
         item_id = event.item_id
         if item_id is not None and item_id not in self.seen:
@@ -173,10 +186,8 @@ class AudioStore:
             self.buffer_start = max(self.buffer_start, hi)
         else:
             lo, hi, self.buffer_start = self.buffer_start, end, end
-            if self.commits:  # a commit this client asked for
-                _event_id, future = self.commits.popleft()
-                if not future.done():
-                    future.set_result(item_id)
+            if self.commits:  # a commit this client asked for: answered once its item is done
+                self.committing[item_id] = self.commits.popleft()[1]
         if hi > lo:
             self.user[item_id] = (lo, hi)
 
