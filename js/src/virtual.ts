@@ -28,6 +28,29 @@ export interface VirtualOptions {
   onFollowChange?: (following: boolean) => void;
 }
 
+/** The list's scroller is this custom element: its `connectedCallback` tells the list that it
+ * was put back into the page. JupyterLab moves a cell's (or a panel's) DOM by removing and
+ * re-inserting it in one go (moving a cell, its windowed notebook, splitting a panel); the
+ * browser then resets the scroller to the top and fires neither a scroll nor a resize event,
+ * so without this the list would sit at the top while it thinks it follows the bottom. */
+export const SCROLLER_TAG = "rnb-scroller";
+export const CONNECTED_EVENT = "rnb-connected";
+
+function scroller(): HTMLElement {
+  const reg = typeof customElements !== "undefined" ? customElements : null;
+  if (reg && !reg.get(SCROLLER_TAG)) {
+    reg.define(
+      SCROLLER_TAG,
+      class extends HTMLElement {
+        connectedCallback(): void {
+          this.dispatchEvent(new Event(CONNECTED_EVENT));
+        }
+      },
+    );
+  }
+  return document.createElement(reg ? SCROLLER_TAG : "div");
+}
+
 export class VirtualList {
   readonly viewport: HTMLElement;
   readonly follow = new FollowState();
@@ -45,6 +68,8 @@ export class VirtualList {
   private readonly overscan: number;
   private readonly fallbackViewport: number;
   private readonly resizeObserver: ResizeObserver | null = null;
+  /** Where the reader (or we) last put the scroller: put back when it is re-attached. */
+  private lastTop = 0;
 
   constructor(
     private readonly source: VirtualSource,
@@ -56,8 +81,12 @@ export class VirtualList {
     this.fallbackViewport = opts.fallbackViewport ?? 480;
     this.win = h("div", { className: "rnb-list-window", attrs: { role: "list" } });
     this.spacer = h("div", { className: "rnb-list-spacer" }, [this.win]);
-    this.viewport = h("div", { className: "rnb-list", attrs: { tabindex: -1 } }, [this.spacer]);
+    this.viewport = scroller();
+    this.viewport.className = "rnb-list";
+    this.viewport.tabIndex = -1;
+    this.viewport.append(this.spacer);
     this.viewport.addEventListener("scroll", this.onScroll, { passive: true });
+    this.viewport.addEventListener(CONNECTED_EVENT, this.onConnected);
     if (typeof ResizeObserver === "function") {
       this.resizeObserver = new ResizeObserver(() => this.opts.requestRender?.());
       this.resizeObserver.observe(this.viewport);
@@ -66,6 +95,7 @@ export class VirtualList {
 
   destroy(): void {
     this.viewport.removeEventListener("scroll", this.onScroll);
+    this.viewport.removeEventListener(CONNECTED_EVENT, this.onConnected);
     this.resizeObserver?.disconnect();
   }
 
@@ -238,6 +268,7 @@ export class VirtualList {
   private setScrollTop(top: number): void {
     this.follow.programmatic(top);
     this.viewport.scrollTop = top;
+    this.lastTop = top;
   }
 
   private ensureOffsets(): Float64Array {
@@ -270,8 +301,17 @@ export class VirtualList {
     return lo;
   }
 
+  /** Put back into the page: the browser reset the scroll position (see SCROLLER_TAG). */
+  private onConnected = (): void => {
+    if (!this.follow.following && this.viewport.scrollTop !== this.lastTop) {
+      this.setScrollTop(this.lastTop);
+    }
+    this.opts.requestRender?.(); // following: the next pass scrolls to the bottom again
+  };
+
   private onScroll = (): void => {
     const v = this.viewport;
+    if (v.isConnected && v.clientHeight > 0) this.lastTop = v.scrollTop;
     const changed = this.follow.onScroll({
       scrollTop: v.scrollTop,
       clientHeight: v.clientHeight,

@@ -101,7 +101,9 @@ class ConversationWidget(anywidget.AnyWidget):
             super().__init__(journal_key=uuid.uuid4().hex, snapshot=self.build_snapshot(),
                              endpoint=conv.endpoint.name, dialect=conv.endpoint.dialect,
                              provider=conv.endpoint.provider,
-                             model_label=conv.endpoint.model or "",
+                             # the embedded server's endpoint names no model: its session does
+                             model_label="" if conv.endpoint.provider == "embedded"
+                             else conv.endpoint.model or "",
                              session=dict(self._core.model.session),
                              status=self._core.status, status_reason=self._reason(),
                              **kwargs)

@@ -272,6 +272,43 @@ def test_f10_the_latest_pill_covers_no_row(nb):
     expect(pill).to_be_hidden()
 
 
+BOTTOM = "(e) => e.scrollHeight - e.clientHeight - e.scrollTop"
+
+
+def test_f20_the_list_keeps_its_place_when_lab_moves_its_cell(nb):
+    """The cause of the list found at the top: JupyterLab moves a cell's DOM by taking it out
+    and putting it back in one go (moving a cell, its windowed notebook, splitting a panel);
+    the browser resets a re-attached scroller to the top and fires no scroll or resize event,
+    so the list stayed at the top while it believed it followed the bottom."""
+    lst = nb.locator(".rnb-root .rnb-list").first
+    lst.evaluate("e => { e.scrollTop = e.scrollHeight; }")
+    nb.wait_for_timeout(200)
+    assert lst.evaluate(BOTTOM) < 2
+    # Lab's own move: cell 0 (the widget) down and back up
+    nb.locator(".jp-Notebook .jp-Cell").first.locator(".jp-InputPrompt").click()
+    for command in ("notebook:move-cell-down", "notebook:move-cell-up"):
+        nb.evaluate("(c) => window.jupyterapp.commands.execute(c)", command)
+    nb.wait_for_timeout(400)
+    assert lst.evaluate(BOTTOM) < 2, lst.evaluate("e => e.scrollTop")
+    # the same, done directly: out of the page and back in one task
+    reattach = """(e) => { const o = e.closest('.jp-OutputArea'), p = o.parentNode,
+                         n = o.nextSibling; o.remove(); p.insertBefore(o, n); }"""
+    lst.evaluate(reattach)
+    nb.wait_for_timeout(400)
+    assert lst.evaluate(BOTTOM) < 2, lst.evaluate("e => e.scrollTop")
+    # a reader who scrolled up keeps their place too
+    nb.mouse.move(10, 10)
+    lst.hover()
+    nb.mouse.wheel(0, -1500)
+    nb.wait_for_timeout(300)
+    top = lst.evaluate("e => e.scrollTop")
+    assert lst.evaluate(BOTTOM) > 100
+    lst.evaluate(reattach)
+    nb.wait_for_timeout(400)
+    assert abs(lst.evaluate("e => e.scrollTop") - top) < 2
+    nb.get_by_role("button", name="Jump to latest").click()
+
+
 def test_f21_one_tab_stop_in_the_list_arrows_move_and_tab_reaches_the_actions(nb):
     expect(nb.locator(".rnb-root [role=list]").first).to_be_attached()
     rows = nb.locator(f".rnb-root [role=list] > {ROWS.split()[-1]}")
