@@ -330,3 +330,13 @@ def test_on_audio_streams_decoded_deltas(conv):
     assert b"".join(p for _, p, _ in got) == conv.audio(item.id).samples.tobytes()
     with pytest.raises(RealtimeServerError):  # nothing buffered: the server refuses
         conv.commit_audio(timeout=5)
+
+
+def test_audio_rates_follow_the_session():
+    conv = rnb.connect(dialect="yandex", timeout=10)
+    try:
+        assert conv.audio_rates == {"input": 24000, "output": 24000}
+        conv.update_session(audio={"input": {"format": {"type": "audio/pcm", "rate": 16000}}})
+        assert conv.audio_rates == {"input": 16000, "output": 24000}  # asked for: at once
+    finally:
+        conv.close()

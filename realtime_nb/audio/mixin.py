@@ -58,6 +58,14 @@ class AudioMixin(Part):
         self._core.record_listeners.append(self._audio.after_records)
         self._frame.audio_seconds = self._audio.seconds
 
+    @property
+    def audio_rates(self) -> dict[str, int]:
+        """The PCM16 sample rates of the session's audio: ``{"input": ..., "output": ...}``
+        (what this client asked for with ``update_session``, else what the server reported).
+        The microphone sends at ``input``; output deltas and clips come at ``output``."""
+        with self._lock:
+            return {"input": self._audio.rate("input"), "output": self._audio.rate("output")}
+
     # ------------------------------------------------------------------ sending
     def send_audio(self, samples: Any, *, rate: int | None = None, commit: bool = False
                    ) -> float:
