@@ -105,3 +105,85 @@ def test_a_journal_snapshot_request_forgets_log_subscriptions(conv):
     conv.create("after a reload")
     time.sleep(0.1)
     assert not [m for m in got.changes() if m.get("kind") == "log"]
+
+
+# --------------------------------------------------------------------- issue 14 (the kernel side)
+def _act(widget: ConversationWidget, got: Captured, msg: dict[str, Any]) -> dict[str, Any]:
+    widget._on_front_message(widget, msg, [])
+    return [m for m in got.messages if m.get("kind") == "result"
+            and m["request_id"] == msg["request_id"]][-1]
+
+
+def _wait(cond: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert cond()
+
+
+def test_actions_that_cannot_succeed_are_refused_before_anything_is_sent(conv, caplog):
+    widget = conv.widget
+    got = Captured(widget)
+    sent_before = sum(1 for e in conv.log if e["direction"] == "out")
+    stop = _act(widget, got, {"kind": "cancel", "request_id": "r1"})
+    assert stop["ok"] is False and "no response is running" in stop["error"]
+    empty = _act(widget, got, {"kind": "send", "request_id": "r2", "text": "  "})
+    assert empty["ok"] is False and empty["field"] == "text"
+    assert sum(1 for e in conv.log if e["direction"] == "out") == sent_before
+    assert not conv.errors and "server error" not in caplog.text
+
+
+def test_send_with_respond_answers_the_new_message_and_results_name_the_item():
+    import realtime_nb as rnb
+    from realtime_nb.server import EmbeddedServer
+
+    with EmbeddedServer(chunk_delay=0.05) as srv:
+        conv = rnb.connect(url=srv.url, timeout=10)
+        try:
+            widget = conv.widget
+            got = Captured(widget)
+            res = _act(widget, got, {"kind": "send", "request_id": "s1", "text": "ping",
+                                     "respond": True})
+            assert res["ok"] and res["item_id"].startswith("item_")
+            _wait(lambda: widget.responding != "")
+            busy = _act(widget, got, {"kind": "respond", "request_id": "s2"})
+            assert busy["ok"] is False and "already running" in busy["error"]
+            _wait(lambda: widget.responding == "", 10)
+            items = conv.items
+            assert items[0].id == res["item_id"] and items[0].text == "ping"
+            assert items[-1].role == "assistant" and "ping" in items[-1].text
+        finally:
+            conv.close()
+
+
+def test_the_session_panel_action_becomes_a_session_update_in_the_dialect(conv):
+    widget = conv.widget
+    got = Captured(widget)
+    res = _act(widget, got, {"kind": "session", "request_id": "p1", "session": {
+        "instructions": "Be a pirate.", "voice": "marin",
+        "turn_detection": {"type": "server_vad", "threshold": 0.7,
+                           "silence_duration_ms": 400}}})
+    assert res["ok"], res
+    _wait(lambda: widget.session.get("instructions") == "Be a pirate.")
+    audio = widget.session["audio"]
+    assert audio["output"]["voice"] == "marin"
+    assert audio["input"]["turn_detection"]["threshold"] == 0.7
+    bad = _act(widget, got, {"kind": "session", "request_id": "p2",
+                             "session": {"tools": [{"type": "function"}]}})
+    assert bad["ok"]  # sent; the server refuses it, and the error names the request
+    _wait(lambda: any(m.get("kind") == "error" for m in got.changes()))
+    err = [m["error"] for m in got.changes() if m.get("kind") == "error"][-1]
+    assert err["request_id"] == "p2" and "tools" in (err["param"] or "")
+
+
+def test_the_widget_text_does_not_go_stale_in_a_saved_notebook(conv):
+    data = conv.widget._repr_mimebundle_()
+    data = data[0] if isinstance(data, tuple) else data
+    assert "items=" not in data["text/plain"]
+    rows, total = conv.widget._transcript_rows()
+    assert total == len(conv) and rows == []
+    from realtime_nb.notebook.fallback import transcript
+
+    bundle = transcript([("user", "<b>hi</b>")], 1, "Realtime conversation")
+    assert "&lt;b&gt;hi&lt;/b&gt;" in bundle["text/html"] and "<b>hi</b>" not in bundle["text/html"]
+    assert "1 item " in bundle["text/plain"] and "[user] <b>hi</b>" in bundle["text/plain"]
