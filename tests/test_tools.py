@@ -402,6 +402,37 @@ def test_two_parallel_calls_run_concurrently_and_are_answered_together():
             conv.close()
 
 
+def test_the_embedded_server_makes_parallel_calls_and_both_are_answered(conv, strict_ga):
+    """A message naming two registered tools gets one response with both calls (as the real
+    model's parallel calls), every event valid for the SDK; both run, one answer follows."""
+    seen: list[dict] = []
+    conv.on("*", lambda e: seen.append(e.data))
+
+    @conv.tool
+    def get_weather(city: str) -> dict:
+        """Weather for a city."""
+        return {"city": city, "temp_c": 21}
+
+    @conv.tool
+    def get_time(city: str) -> str:
+        """Local time in a city."""
+        return "12:00"
+
+    conv.create('Use get_weather and get_time for "Oslo".')
+    calls = conv.respond().items
+    assert [(c.type, c.name) for c in calls] == [("function_call", "get_weather"),
+                                                  ("function_call", "get_time")]
+    answer = conv.wait_tools(timeout=10)
+    assert answer is not None and answer.status == "completed"
+    outputs = [i for i in conv.items if i.type == "function_call_output"]
+    assert sorted(o.call_id for o in outputs) == sorted(c.call_id for c in calls)
+    done = next(e for e in seen if e["type"] == "response.done")
+    assert [o["call_id"] for o in done["response"]["output"]] == [c.call_id for c in calls]
+    assert [json.loads(c.arguments) for c in calls] == [{"city": "Oslo"}, {"city": "Oslo"}]
+    for event in seen:
+        strict_ga(event)
+
+
 def test_mcp_approval_request_is_answered_from_python():
     with ScriptServer(two_calls_then_answer) as srv:
         conv = rnb.connect(url=srv.url, timeout=10)

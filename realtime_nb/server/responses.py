@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from ..core.protocol import dialect
 from .config import audio_rate, voice, wants_audio
-from .responder import plan_response, split_text, usage
+from .responder import ResponsePlan, plan_response, split_text, usage
 from .speech import synthesize
 from .wire import RequestError, random_id, render_item, server_event
 
@@ -90,14 +90,22 @@ class ResponseRun:
         self.voice = voice(state.session, self.dialect, self.params)
         self.audio = bytearray()
         self.cut_ms: int | None = None
-        self.item: dict[str, Any] = {"id": random_id("item_"), "type": self.plan.kind,
-                                     "status": "in_progress"}
-        if self.plan.kind == "message":
-            self.item.update(role="assistant", content=[])
-        else:
-            self.item.update(call_id=self.plan.call_id, name=self.plan.name, arguments="")
-        if self.dialect == "yandex":
-            self.item["metadata"] = None
+        #: The output items, in output order: one message, or one item per function call
+        #: (the model's parallel calls), each with its plan and the arguments streamed.
+        self.outputs: list[tuple[ResponsePlan, dict[str, Any]]] = []
+        for plan in self.plan.calls if self.plan.kind == "function_call" else [self.plan]:
+            item: dict[str, Any] = {"id": random_id("item_"), "type": plan.kind,
+                                    "status": "in_progress"}
+            if plan.kind == "message":
+                item.update(role="assistant", content=[])
+            else:
+                item.update(call_id=plan.call_id, name=plan.name, arguments="")
+            if self.dialect == "yandex":
+                item["metadata"] = None
+            self.outputs.append((plan, item))
+        self.item = self.outputs[0][1]
+        if self.plan.kind == "function_call":  # each call's argument deltas, in turn
+            self._chunks = [(i, c) for i, (p, _) in enumerate(self.outputs) for c in p.chunks]
 
     # ------------------------------------------------------------------ parameters
     def _check(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -145,8 +153,9 @@ class ResponseRun:
     def _event(self, etype: str, /, **fields: Any) -> dict[str, Any]:
         return server_event(self.spec.event_names.get(etype, etype), **fields)
 
-    def _where(self) -> dict[str, Any]:
-        return {"response_id": self.id, "item_id": self.item["id"], "output_index": 0}
+    def _where(self, index: int = 0) -> dict[str, Any]:
+        return {"response_id": self.id, "item_id": self.outputs[index][1]["id"],
+                "output_index": index}
 
     def _part(self, text: str) -> dict[str, Any]:
         if self.speaks:
@@ -206,16 +215,15 @@ class ResponseRun:
 
     # ------------------------------------------------------------------ phases
     def begin(self) -> list[dict[str, Any]]:
-        events = [
-            self._event("response.created", response=self.response_object("in_progress", [],
-                                                                          None)),
-            self._event("response.output_item.added", response_id=self.id, output_index=0,
-                        item=render_item(self.item, self.dialect)),
-        ]
-        if self.in_conversation:
-            # the conversation holds the live item: retrieve shows the text streamed so far
-            previous = self.state.insert(self.item)
-            events += self.state.item_events(self.item, previous, done=False)
+        events = [self._event("response.created", response=self.response_object(
+            "in_progress", [], None))]
+        for index, (_, item) in enumerate(self.outputs):
+            events.append(self._event("response.output_item.added", response_id=self.id,
+                                      output_index=index, item=render_item(item, self.dialect)))
+            if self.in_conversation:
+                # the conversation holds the live item: retrieve shows what streamed so far
+                previous = self.state.insert(item)
+                events += self.state.item_events(item, previous, done=False)
         if self.speaks:
             self.item["content"] = [{"type": "output_audio", "transcript": ""}]
             events.append(self._event("response.content_part.added", **self._where(),
@@ -232,6 +240,13 @@ class ResponseRun:
         if self.cancelled or not self._chunks:
             return None
         delta = self._chunks.pop(0)
+        if isinstance(delta, tuple):  # a function call's arguments
+            index, text = delta
+            plan, item = self.outputs[index]
+            self.sent += text
+            item["arguments"] += text
+            return self._event("response.function_call_arguments.delta", **self._where(index),
+                               call_id=plan.call_id, delta=text)
         if isinstance(delta, bytes):
             self.audio += delta
             return self._event("response.output_audio.delta", **self._where(), content_index=0,
@@ -241,13 +256,9 @@ class ResponseRun:
             self.item["content"][0]["transcript"] = self.sent
             return self._event("response.output_audio_transcript.delta", **self._where(),
                                content_index=0, delta=delta)
-        if self.plan.kind == "message":
-            self.item["content"][0]["text"] = self.sent
-            return self._event("response.output_text.delta", **self._where(), content_index=0,
-                               delta=delta)
-        self.item["arguments"] = self.sent
-        return self._event("response.function_call_arguments.delta", **self._where(),
-                           call_id=self.plan.call_id, delta=delta)
+        self.item["content"][0]["text"] = self.sent
+        return self._event("response.output_text.delta", **self._where(), content_index=0,
+                           delta=delta)
 
     def finish(self) -> list[dict[str, Any]]:
         """Close the open part and item and send ``response.done`` (idempotent: once only)."""
@@ -255,28 +266,30 @@ class ResponseRun:
             return []
         self.finished = True
         self.state.active.pop(self.id, None)
-        self.item["status"] = "incomplete" if self.cancelled else "completed"
-        events = []
-        if self.speaks:
-            events += self._finish_audio()
-        elif self.plan.kind == "message":
-            events += [
-                self._event("response.output_text.done", **self._where(), content_index=0,
-                            text=self.sent),
-                self._event("response.content_part.done", **self._where(), content_index=0,
-                            part=self._part(self.sent)),
-            ]
-        else:
-            events.append(self._event("response.function_call_arguments.done", **self._where(),
-                                      call_id=self.plan.call_id, name=self.plan.name,
-                                      arguments=self.sent))
-        final = render_item(self.item, self.dialect)  # without audio bytes
-        events.append(self._event("response.output_item.done", response_id=self.id,
-                                  output_index=0, item=copy.deepcopy(final)))
-        if (self.in_conversation and self.dialect != "beta"
-                and self.item["id"] in self.state.items):
-            events.append(self._event("conversation.item.done", item=copy.deepcopy(final),
-                                      previous_item_id=self.state.predecessor(self.item["id"])))
+        events: list[dict[str, Any]] = []
+        finals = []
+        for index, (plan, item) in enumerate(self.outputs):
+            item["status"] = "incomplete" if self.cancelled else "completed"
+            if self.speaks:
+                events += self._finish_audio()
+            elif plan.kind == "message":
+                events += [
+                    self._event("response.output_text.done", **self._where(), content_index=0,
+                                text=self.sent),
+                    self._event("response.content_part.done", **self._where(), content_index=0,
+                                part=self._part(self.sent)),
+                ]
+            else:
+                events.append(self._event("response.function_call_arguments.done",
+                                          **self._where(index), call_id=plan.call_id,
+                                          name=plan.name, arguments=item["arguments"]))
+            final = render_item(item, self.dialect)  # without audio bytes
+            finals.append(final)
+            events.append(self._event("response.output_item.done", response_id=self.id,
+                                      output_index=index, item=copy.deepcopy(final)))
+            if self.in_conversation and self.dialect != "beta" and item["id"] in self.state.items:
+                events.append(self._event("conversation.item.done", item=copy.deepcopy(final),
+                                          previous_item_id=self.state.predecessor(item["id"])))
         status = "cancelled" if self.cancelled else "completed"
         details = {"type": "cancelled", "reason": self.cancel_reason} if self.cancelled else None
         instructions = self.params.get("instructions", self.state.session.get("instructions"))
@@ -288,7 +301,7 @@ class ResponseRun:
             used["output_tokens"] += tokens
             used["total_tokens"] += tokens
         events.append(self._event("response.done", response=self.response_object(
-            status, [final], used, details)))
+            status, finals, used, details)))
         if self.dialect != "yandex":
             tokens = used["total_tokens"]
             events.append(self._event("rate_limits.updated", rate_limits=[
