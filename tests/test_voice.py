@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from realtime_nb.audio.mixin import NoAudioError
 from realtime_nb.audio.pcm import as_int16, resample, to_pcm16
 from realtime_nb.core.connection import Connection
 from realtime_nb.errors import RealtimeServerError
+from realtime_nb.server import EmbeddedServer
 
 STREAMS = Path(__file__).resolve().parents[2] / "shared" / "real-streams"
 VAD = {"type": "server_vad", "silence_duration_ms": 300}
@@ -112,6 +114,33 @@ def test_a_spoken_turn_through_send_audio(voice):
     assert len(deltas) and all(isinstance(p["delta"], int) for p in deltas.payload)
     appends = ev[ev.type == "input_audio_buffer.append"]
     assert all(isinstance(p["audio"], int) for p in appends.payload)
+
+
+def test_a_reconnect_replays_user_audio_as_audio():
+    """After a drop the new server session gets the user's turn back as audio (the client
+    holds what it sent), not as a transcript; assistant audio goes back as text."""
+    with EmbeddedServer() as srv:
+        conv = rnb.connect(url=srv.url, timeout=20, backoff=(0.01, 0.05))
+        try:
+            seen = Waiter(conv, "session.updated", "response.done")
+            conv.update_session(turn_detection=VAD, output_modalities=["audio"])
+            seen.wait("session.updated")
+            conv.send_audio(speech_like(), rate=16000)
+            seen.wait("response.done")
+            user, assistant = conv.items
+            held = conv.audio(user.id).samples.tobytes()
+            srv.drop_connections()
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not (
+                    conv.status == "open" and srv.connection_count() == 1
+                    and len(srv.conversations()[-1]) == 2):
+                time.sleep(0.02)
+            replayed = {i["id"]: i for i in srv.conversations()[-1]}
+            part = replayed[user.id]["content"][0]
+            assert part["type"] == "input_audio" and base64.b64decode(part["audio"]) == held
+            assert replayed[assistant.id]["content"][0]["type"] == "output_text"
+        finally:
+            conv.close()
 
 
 def test_timeline_and_wav_export(voice, tmp_path):

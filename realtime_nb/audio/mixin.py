@@ -57,6 +57,7 @@ class AudioMixin(Part):
         self._core.record_listeners.insert(0, self._audio.on_records)  # before conv.df's
         self._core.record_listeners.append(self._audio.after_records)
         self._frame.audio_seconds = self._audio.seconds
+        self._core.audio_of = self._audio.replay_audio  # a reconnect replays user audio
 
     @property
     def audio_rates(self) -> dict[str, int]:

@@ -22,6 +22,7 @@ conversation's lock (the listener under the session's, the facade's calls take i
 
 from __future__ import annotations
 
+import base64
 import binascii
 import bisect
 import collections
@@ -273,6 +274,14 @@ class AudioStore:
             return None
         cut = self.truncated.get(item_id)
         return (size if cut is None else min(size, nbytes(cut, rate))), rate
+
+    def replay_audio(self, item_id: str) -> str | None:
+        """A user item's audio as a reconnect replays it (base64 PCM16), when this client holds
+        it at the session's current input rate; ``None``: it goes back as its transcript."""
+        if item_id not in self.user or self.tape_rate != self.rate("input"):
+            return None
+        lo, hi = self.user[item_id]
+        return base64.b64encode(bytes(self.tape[lo:hi])).decode("ascii")
 
     def holds(self, item_id: str) -> bool:
         return item_id in self.out or item_id in self.user or item_id in self.retrieved

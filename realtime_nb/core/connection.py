@@ -96,6 +96,9 @@ class Connection:
         self.live = True
         self._server_closed = False  # the last socket ended with the server's close frame
         self._replay_first = False  # seeded from history: the first greeting replays it
+        #: The audio the client holds of a user item (base64 PCM16 at the input rate), so a
+        #: reconnect replays it as audio; set by the audio part, None: replayed as text.
+        self.audio_of: Callable[[str], str | None] | None = None
 
     @classmethod
     def offline(cls, dialect_name: str = "ga", reason: str = "not connected") -> Connection:
@@ -350,7 +353,7 @@ class Connection:
         pending_items = {c.key for c in user if c.kind == "item_done"}
         items = [i for i in self.model if i.id not in pending_items]
         replay = [Call(e, None, None, -1, replay=True)
-                  for e in replay_events(items, self.session_config)]
+                  for e in replay_events(items, self.session_config, self.audio_of)]
         self._outbox = collections.deque([*replay, *user])
         dropped_ids = [r.item.id for r in records if r.kind == "removed"]
         self.log_local({"type": "realtime_nb.resync", "status": self.status,

@@ -16,7 +16,7 @@ never in the conversation twice. Pure functions, no I/O.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .conversation import Conversation
@@ -28,8 +28,13 @@ from .validation import FIELDS_BY_TYPE, MAX_ITEM_ID, validate_item
 _TEXT_BY_ROLE = {"user": "input_text", "system": "input_text", "assistant": "output_text"}
 
 
-def replay_item(item: Item) -> dict[str, Any] | None:
-    """The create-able form of a known item, or ``None`` when it cannot be replayed."""
+#: The audio a client holds of an item, as base64 PCM16 at the session's input rate, or None.
+AudioOf = Callable[[str], "str | None"]
+
+
+def replay_item(item: Item, audio_of: AudioOf | None = None) -> dict[str, Any] | None:
+    """The create-able form of a known item, or ``None`` when it cannot be replayed. A user
+    audio part goes back as audio when ``audio_of`` has it, else as its transcript."""
     if item.type not in ITEM_TYPES or not item.id or len(item.id) > MAX_ITEM_ID:
         return None
     wire = item.to_wire()
@@ -38,8 +43,16 @@ def replay_item(item: Item) -> dict[str, Any] | None:
     if item.type == "message":
         part_type = _TEXT_BY_ROLE.get(item.role or "", "input_text")
         parts = []
+        held = audio_of(item.id) if audio_of is not None and item.role == "user" else None
         for part in item.content:
             ptype = part.get("type")
+            if ptype == "input_audio" and held is not None:
+                transcript = part.get("transcript")
+                parts.append({"type": "input_audio", "audio": held,
+                              **({"transcript": transcript} if isinstance(transcript, str)
+                                 else {})})
+                held = None  # one clip per item
+                continue
             if ptype == "input_image" and item.role == "user":
                 keep = ("type", "image_url", "detail")
                 parts.append({k: v for k, v in part.items() if k in keep})
@@ -61,7 +74,8 @@ def replay_item(item: Item) -> dict[str, Any] | None:
 
 
 def replay_events(
-    items: Iterable[Item], session_config: dict[str, Any] | None = None
+    items: Iterable[Item], session_config: dict[str, Any] | None = None,
+    audio_of: AudioOf | None = None,
 ) -> list[dict[str, Any]]:
     """Client events that rebuild ``items`` (in order) in an empty server session."""
     events: list[dict[str, Any]] = []
@@ -69,7 +83,7 @@ def replay_events(
         events.append({"type": "session.update", "event_id": new_event_id(),
                        "session": copy.deepcopy(session_config)})
     for item in items:
-        wire = replay_item(item)
+        wire = replay_item(item, audio_of)
         if wire is not None:
             events.append({"type": "conversation.item.create", "event_id": new_event_id(),
                            "item": wire})

@@ -43,8 +43,6 @@ _QUOTED_RE = re.compile(r"\"([^\"]+)\"|(?<!\w)'([^']+)'(?!\w)|«([^»]+)»|“([
 #: "in Paris", "for New York", "at Paris, France": capitalised words after in/for/at.
 _PLACE_RE = re.compile(r"\b(?i:in|for|at)\s+([A-Z][\w'-]*(?:(?:\s+|,\s*)[A-Z][\w'-]*)*)")
 ARGUMENT_CHUNK = 8
-#: PCM16 mono 24 kHz: 48 bytes per millisecond (the session's default input format).
-BYTES_PER_MS = 48
 
 
 @dataclass
@@ -89,18 +87,23 @@ def split_arguments(arguments: str, size: int = ARGUMENT_CHUNK) -> list[str]:
     return [arguments[i : i + size] for i in range(0, len(arguments), size)] or [arguments]
 
 
-def audio_ms(b64: Any) -> int:
-    """Length in ms of base64 PCM16/24 kHz audio; 0 for anything that is not base64."""
+def audio_ms(b64: Any, rate: int = 24000) -> int:
+    """Length in ms of base64 PCM16 audio at ``rate``; 0 for anything that is not base64."""
     if not isinstance(b64, str) or not b64:
         return 0
     try:
-        return len(base64.b64decode(b64, validate=False)) // BYTES_PER_MS
+        return len(base64.b64decode(b64, validate=False)) * 1000 // (2 * rate)
     except (binascii.Error, ValueError):
         return 0
 
 
-def item_text(item: Mapping[str, Any]) -> str:
-    """What a reader sees of an item: text parts, transcripts, arguments and output."""
+#: Sample rate of each item's audio, by item id (items not in it: 24 kHz).
+Rates = Mapping[str, int]
+
+
+def item_text(item: Mapping[str, Any], rates: Rates | None = None) -> str:
+    """What a reader sees of an item: text parts, transcripts, arguments and output (audio
+    without a transcript as its length, at the item's rate in ``rates``)."""
     pieces: list[str] = []
     for part in item.get("content") or []:
         if not isinstance(part, Mapping):
@@ -111,7 +114,8 @@ def item_text(item: Mapping[str, Any]) -> str:
         if isinstance(text, str) and text:
             pieces.append(text)
         elif part.get("type") == "input_audio":
-            pieces.append(f"<{audio_ms(part.get('audio'))} ms of audio>")
+            rate = (rates or {}).get(str(item.get("id")), 24000)
+            pieces.append(f"<{audio_ms(part.get('audio'), rate)} ms of audio>")
         elif part.get("type") == "input_image":
             pieces.append("<image>")
     for key in ("name", "arguments", "output"):
@@ -266,10 +270,10 @@ def build_arguments(tool: Mapping[str, Any], user_text: str) -> str:
     return json.dumps(args, ensure_ascii=False)
 
 
-def _last_user_text(context: Sequence[Mapping[str, Any]]) -> str | None:
+def _last_user_text(context: Sequence[Mapping[str, Any]], rates: Rates | None) -> str | None:
     for item in reversed(context):
         if item.get("type") == "message" and item.get("role") == "user":
-            return item_text(item)
+            return item_text(item, rates)
     return None
 
 
@@ -277,6 +281,7 @@ def plan_response(
     context: Sequence[Mapping[str, Any]],
     session: Mapping[str, Any],
     params: Mapping[str, Any] | None = None,
+    rates: Rates | None = None,
 ) -> ResponsePlan:
     """Decide what a response produces from its context items (see the module docstring)."""
     params = params or {}
@@ -290,7 +295,7 @@ def plan_response(
         name = call.get("name") if call is not None else None
         text = f"The {name or 'function'} tool returned {last.get('output', '')}."
         return ResponsePlan("message", text=text, chunks=split_text(text))
-    user_text = _last_user_text(context)
+    user_text = _last_user_text(context, rates)
     if user_text is not None:
         choice = params.get("tool_choice", session.get("tool_choice", "auto"))
         parallel = params.get("parallel_tool_calls", session.get("parallel_tool_calls"))
@@ -312,10 +317,12 @@ def _call_plan(tool: Mapping[str, Any], user_text: str) -> ResponsePlan:
 
 
 def usage(
-    context: Sequence[Mapping[str, Any]], instructions: str, output: str
+    context: Sequence[Mapping[str, Any]], instructions: str, output: str,
+    rates: Rates | None = None,
 ) -> dict[str, Any]:
     """Token usage for ``response.done``, in the GA ``RealtimeResponseUsage`` shape."""
-    text_in = count_tokens(instructions) + sum(count_tokens(item_text(i)) for i in context)
+    text_in = count_tokens(instructions) + sum(count_tokens(item_text(i, rates))
+                                                for i in context)
     text_out = count_tokens(output)
     return {
         "total_tokens": text_in + text_out,

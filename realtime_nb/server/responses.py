@@ -46,6 +46,7 @@ class ConversationState(Protocol):
     conversation_id: str
     items: dict[str, dict[str, Any]]
     active: dict[str, ResponseRun]
+    rates: dict[str, int]  # the sample rate of each item's audio
 
     def context(self) -> list[dict[str, Any]]: ...
     def predecessor(self, item_id: str) -> str | None: ...
@@ -76,7 +77,7 @@ class ResponseRun:
         self.id = random_id("resp_")
         self.in_conversation = params.get("conversation") != "none"
         self.context = self._context()
-        self.plan = plan_response(self.context, state.session, self.params)
+        self.plan = plan_response(self.context, state.session, self.params, state.rates)
         self.cancelled = False
         self.cancel_reason = "client_cancelled"
         self.finished = False
@@ -294,7 +295,7 @@ class ResponseRun:
         details = {"type": "cancelled", "reason": self.cancel_reason} if self.cancelled else None
         instructions = self.params.get("instructions", self.state.session.get("instructions"))
         used = usage(self.context, instructions if isinstance(instructions, str) else "",
-                     self.sent)
+                     self.sent, self.state.rates)
         if self.speaks:  # about one audio token per 50 ms, like the real service
             tokens = self.audio_ms() // 50
             used["output_token_details"]["audio_tokens"] = tokens
