@@ -3,8 +3,11 @@
 #
 #   bash scripts/demo.sh          # console demo: connect, create items, ask for a response,
 #                                 # print the conversation and its DataFrame
-#   bash scripts/demo.sh --lab    # open notebooks/quickstart.ipynb in JupyterLab instead
+#   bash scripts/demo.sh --lab    # JupyterLab on notebooks/quickstart.ipynb: opens it in your
+#                                 # browser when there is one, and prints its address
 #
+# It installs only what the demo needs (the package, the front end's build, and JupyterLab
+# with --lab; no test tools, no Chromium) and keeps the installers' output in .venv/setup.log.
 # Other arguments go to the demo (or to `jupyter lab` with --lab).
 set -euo pipefail
 
@@ -20,22 +23,26 @@ for arg in "$@"; do
     esac
 done
 
-bash scripts/setup.sh --no-browser
+setup=(--demo)
+((LAB)) && setup+=(--lab)
+if [[ ! -f .venv/setup.log ]]; then
+    echo "[demo] installing what the demo needs (the first time takes a minute or two; log: .venv/setup.log)"
+fi
+bash scripts/setup.sh "${setup[@]}"
 
 if ((LAB)); then
     nb="notebooks/quickstart.ipynb"
-    [[ -f "$nb" ]] || { echo "demo.sh: $nb does not exist yet" >&2; exit 1; }
+    [[ -f "$nb" ]] || { echo "demo.sh: $nb does not exist" >&2; exit 1; }
+    port="$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    token="$(.venv/bin/python -c 'import secrets; print(secrets.token_hex(16))')"
     extra=()
     [[ $(id -u) -eq 0 ]] && extra+=(--allow-root)  # jupyter refuses root without it
-    echo "[demo] starting JupyterLab on $nb (Ctrl+C twice to stop)"
-    exec .venv/bin/jupyter lab "${extra[@]}" "$nb" ${args[@]+"${args[@]}"}
+    echo "[demo] JupyterLab with the quickstart notebook (Ctrl+C twice to stop):"
+    echo "[demo]   http://127.0.0.1:$port/lab/tree/$nb?token=$token"
+    exec .venv/bin/jupyter lab "$nb" --ip=127.0.0.1 --port="$port" --ServerApp.port_retries=0 \
+        --IdentityProvider.token="$token" --ServerApp.root_dir="$ROOT" \
+        --ServerApp.log_level=WARN --LabApp.log_level=WARN "${extra[@]}" ${args[@]+"${args[@]}"}
 fi
 
-help="$(.venv/bin/python -m realtime_nb --help 2>&1 || true)"
-if [[ "$help" != *demo* ]]; then
-    echo "demo.sh: 'python -m realtime_nb demo' is not available yet:" >&2
-    printf '%s\n' "$help" | tail -5 >&2
-    exit 1
-fi
 echo "[demo] .venv/bin/python -m realtime_nb demo${args[*]+ ${args[*]}}"
 exec .venv/bin/python -m realtime_nb demo ${args[@]+"${args[@]}"}

@@ -7,6 +7,9 @@
 #   bash scripts/setup.sh               # venv + package + front end + Chromium + Lab settings
 #   bash scripts/setup.sh --no-browser  # the same without Chromium (enough for the demo)
 #   bash scripts/setup.sh --force       # reinstall the Python package even if up to date
+#   bash scripts/setup.sh --demo [--lab] # only what scripts/demo.sh needs (no test tools, no
+#                                        # Chromium; --lab adds JupyterLab), quietly: the
+#                                        # tools' output goes to .venv/setup.log
 #
 # Safe to run again: every step checks whether it is already done.
 set -euo pipefail
@@ -16,12 +19,16 @@ cd "$ROOT"
 
 WITH_BROWSER=1
 FORCE=0
+DEMO=0
+DEMO_LAB=0
 for arg in "$@"; do
     case "$arg" in
         --no-browser) WITH_BROWSER=0 ;;
+        --demo) DEMO=1 WITH_BROWSER=0 ;;
+        --lab) DEMO_LAB=1 ;;
         --force) FORCE=1 ;;
         -h | --help)
-            sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *)
@@ -35,7 +42,16 @@ PYTHON="${PYTHON:-python3}"
 VENV="$ROOT/.venv"
 VPY="$VENV/bin/python"
 
-say() { printf '[setup] %s\n' "$*"; }
+LOG="$VENV/setup.log"
+# --demo: the steps and the tools' chatter go to $LOG; a failing step shows its end.
+say() { if ((DEMO)); then mkdir -p "$VENV" && printf '[setup] %s\n' "$*" >>"$LOG"; else printf '[setup] %s\n' "$*"; fi; }
+run() {
+    if ((DEMO)); then
+        "$@" >>"$LOG" 2>&1 || { echo "setup.sh: '$*' failed; the end of $LOG:" >&2; tail -25 "$LOG" >&2; exit 1; }
+    else
+        "$@"
+    fi
+}
 
 # pip on some machines prints many harmless "Location 'file:///...' is ignored" warnings.
 # The filter never fails (|| true), and pipefail keeps pip's own exit status.
@@ -48,7 +64,7 @@ sha() { sha256sum "$@" | sha256sum | cut -d' ' -f1; }
 # --- 1. virtual environment -------------------------------------------------------------
 if [[ ! -x "$VPY" ]]; then
     say "creating virtual environment .venv with $("$PYTHON" --version 2>&1)"
-    "$PYTHON" -m venv "$VENV"
+    run "$PYTHON" -m venv "$VENV"
 else
     say "virtual environment .venv exists ($("$VPY" --version 2>&1))"
 fi
@@ -59,8 +75,14 @@ if [[ -f js/package.json ]]; then
     if [[ -f js/package-lock.json ]]; then
         lock_hash="$(sha js/package-lock.json)"
         stamp="js/node_modules/.realtime_nb-lock.sha256"
-        if [[ -d js/node_modules && -f "$stamp" && "$(cat "$stamp")" == "$lock_hash" ]]; then
+        # --demo installs the build's dependencies only (no test tools): stamped ":build"
+        have="$(cat "$stamp" 2>/dev/null || true)"
+        if [[ -d js/node_modules && ( "$have" == "$lock_hash" || ( $DEMO -eq 1 && "$have" == "$lock_hash:build" ) ) ]]; then
             say "js/node_modules is up to date with js/package-lock.json"
+        elif ((DEMO)); then
+            say "npm ci --omit=dev in js/"
+            run bash -c "cd js && npm ci --no-audit --no-fund --omit=dev"
+            echo "$lock_hash:build" >"$stamp"
         else
             say "npm ci in js/"
             (cd js && npm ci --no-audit --no-fund)
@@ -81,7 +103,7 @@ if [[ -f js/package.json ]]; then
         say "front-end bundle $bundle is up to date"
     else
         say "npm run build in js/${newer:+ ($newer changed)}"
-        (cd js && npm run build)
+        run bash -c "cd js && npm run build"
     fi
 else
     say "no js/package.json yet: skipping the front-end build"
@@ -92,14 +114,17 @@ fi
 # is installed, pip has nothing to do (the editable install picks up code changes itself).
 pkg_hash="$(sha pyproject.toml scripts/hatch_build.py)"
 pkg_stamp="$VENV/.realtime_nb-install.sha256"
-if [[ $FORCE -eq 0 && -f "$pkg_stamp" && "$(cat "$pkg_stamp")" == "$pkg_hash" ]] \
+extras="test,lab"  # --demo: none (the console demo), or lab; a full install covers them
+((DEMO)) && { ((DEMO_LAB)) && extras="lab" || extras=""; }
+have="$(cat "$pkg_stamp" 2>/dev/null || true)"
+if [[ $FORCE -eq 0 && ( "$have" == "$pkg_hash" || ( $DEMO -eq 1 && ( "$have" == "$pkg_hash:$extras" || "$have" == "$pkg_hash:lab" ) ) ) ]] \
     && "$VPY" -m pip show -q realtime-nb >/dev/null 2>&1; then
-    say "realtime-nb[test,lab] is installed and pyproject.toml is unchanged"
+    say "realtime-nb[$extras] is installed and pyproject.toml is unchanged"
 else
-    say "pip install -e .[test,lab]"
+    say "pip install -e .${extras:+[$extras]}"
     # The bundle was just built above; tell the hatch hook not to build it twice.
-    REALTIME_NB_SKIP_JS=1 quiet_pip install -e ".[test,lab]"
-    echo "$pkg_hash" >"$pkg_stamp"
+    REALTIME_NB_SKIP_JS=1 run quiet_pip install -e ".${extras:+[$extras]}"
+    if ((DEMO)); then echo "$pkg_hash:$extras" >"$pkg_stamp"; else echo "$pkg_hash" >"$pkg_stamp"; fi
 fi
 
 # --- 4. JupyterLab settings: no news / update pop-up ------------------------------------
@@ -137,7 +162,9 @@ else
 fi
 
 # --- 6. espeak-ng: the embedded server's voice (without it, a deterministic tone voice) --
-if command -v espeak-ng >/dev/null; then
+if ((DEMO)); then
+    say "--demo: skipping espeak-ng (the demo is text)"
+elif command -v espeak-ng >/dev/null; then
     say "espeak-ng present: $(command -v espeak-ng)"
 else
     SUDO=""
