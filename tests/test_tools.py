@@ -433,6 +433,46 @@ def test_the_embedded_server_makes_parallel_calls_and_both_are_answered(conv, st
         strict_ga(event)
 
 
+def test_a_call_dropped_with_its_response_is_not_answered_into_the_new_session():
+    """The connection drops after the first of two calls is done (its tool runs) but before
+    the second: the response is dropped whole and asked again; the first run's output is not
+    sent (the new server session never saw that call), the new calls are answered."""
+    from realtime_nb.server import EmbeddedServer
+    from tests.faultproxy import FaultProxy
+
+    with EmbeddedServer() as server, FaultProxy(server.url) as proxy:
+        conv = rnb.connect(url=proxy.url, timeout=10, backoff=(0.01, 0.05))
+        try:
+            runs: list[str] = []
+
+            @conv.tool
+            def get_weather(city: str) -> str:
+                """Weather."""
+                runs.append("weather")
+                time.sleep(0.2)
+                return "sunny"
+
+            @conv.tool
+            def get_time(city: str) -> str:
+                """Time."""
+                runs.append("time")
+                return "noon"
+
+            proxy.cut("in", lambda e: e.get("type") == "response.output_item.done"
+                      and (e.get("item") or {}).get("name") == "get_time", after=False)
+            conv.create('Use get_weather and get_time for "Oslo".')
+            conv.respond()
+            answer = conv.wait_tools(timeout=10)
+            assert answer is not None and answer.text.startswith("The get_")
+            calls = [i for i in conv.items if i.type == "function_call"]
+            outputs = [i for i in conv.items if i.type == "function_call_output"]
+            assert len(calls) == 2 and sorted(o.call_id for o in outputs) == sorted(
+                c.call_id for c in calls)
+            assert conv.errors == [] and runs.count("weather") == 2
+        finally:
+            conv.close()
+
+
 def test_mcp_approval_request_is_answered_from_python():
     with ScriptServer(two_calls_then_answer) as srv:
         conv = rnb.connect(url=srv.url, timeout=10)

@@ -47,9 +47,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger("realtime_nb.tools")
 
 ToolStatus = Literal["waiting", "running", "completed", "failed", "timeout", "denied",
-                     "approved"]
-#: Statuses after which a call has its answer.
-FINAL = frozenset({"completed", "failed", "timeout", "denied", "approved"})
+                     "approved", "dropped"]
+#: Statuses after which a call has its answer (``dropped``: its response was lost with the
+#: connection and asked for again; nothing is sent for it).
+FINAL = frozenset({"completed", "failed", "timeout", "denied", "approved", "dropped"})
 #: At most this many characters of an output go into the ``realtime_nb.tool`` log entry.
 LOGGED_OUTPUT = 2000
 
@@ -132,7 +133,9 @@ class ToolRunner:
             return  # a loaded conversation replays its log: nothing runs again
         for rec in records:
             kind = rec.kind
-            if kind == "response_done":
+            if kind == "removed" and rec.event_type == "realtime_nb.resync":  # type: ignore[union-attr]
+                self._dropped(rec.item.id, rec.response_id)  # type: ignore[union-attr]
+            elif kind == "response_done":
                 self._response_done(rec.response_id, rec.status, rec.item_ids)  # type: ignore[union-attr]
             elif kind != "skipped" and rec.done:  # type: ignore[union-attr]
                 item = rec.item  # type: ignore[union-attr]
@@ -161,6 +164,15 @@ class ToolRunner:
             self._log(call, "waiting")
         else:
             self._start(call, tool)
+
+    def _dropped(self, item_id: str, response_id: str | None) -> None:
+        """A lost connection took the call's response away (it is asked again): the batch is
+        gone, and a run still going is not answered into the new server session."""
+        self._batches.pop(response_id or "", None)
+        for call in self.calls.values():
+            if call.item_id == item_id and call.status not in FINAL:
+                call.status, call.finished_at = "dropped", time.time()
+                self._log(call, "dropped")
 
     def _add(self, call: ToolCall) -> None:
         self.calls[call.id] = call
@@ -247,6 +259,12 @@ class ToolRunner:
 
     def _send_output(self, call: ToolCall) -> None:
         if not self.host.live:
+            return
+        if call.kind == "function" and self.host.item_of(call.item_id) is None:
+            # its response was dropped with a lost connection (and asked again): the new
+            # server session never saw this call, so its output would only be refused
+            logger.info("tool %s (call %s) finished after its call left the conversation",
+                        call.name, call.id)
             return
         try:
             self.host.submit_item({"type": "function_call_output", "call_id": call.id,
