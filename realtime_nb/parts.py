@@ -42,6 +42,10 @@ class Part:
         none)."""
         raise NotImplementedError
 
+    def _carry(self, other: Any) -> None:
+        """Hand what this part holds for the user (registered tools, say) to ``other``, a
+        conversation branched from this one (``resume``, ``fork``); calls ``super()``."""
+
     def _attach(self) -> None:
         """Called once by the facade's ``__init__``, after ``_core`` and ``_lock`` are set and
         before any event flows: a part that listens to the core registers here (and calls

@@ -79,6 +79,35 @@ def test_fork_branches_at_an_item_and_leaves_the_original_alone():
             conv.close()
 
 
+def test_branches_keep_the_configuration_and_the_registered_tools():
+    with EmbeddedServer() as srv:
+        conv = rnb.connect(url=srv.url, timeout=10)
+        try:
+            conv.update_session(instructions="Answer in one word.")
+            ran: list[str] = []
+
+            @conv.tool
+            def get_weather(city: str) -> str:
+                """The weather in a city."""
+                ran.append(city)
+                return "sunny"
+
+            first = conv.create("hello")
+            fork = conv.fork(at=first.id)
+            try:
+                assert "get_weather" in fork.tools
+                sent = [e["payload"]["session"] for e in fork.log
+                        if e["direction"] == "out" and e["type"] == "session.update"]
+                assert any(s.get("instructions") == "Answer in one word." for s in sent)
+                fork.create('Use get_weather for "Oslo".')
+                fork.respond()
+                assert fork.wait_tools(timeout=10) is not None and ran == ["Oslo"]
+            finally:
+                fork.close()
+        finally:
+            conv.close()
+
+
 def test_fork_at_an_unknown_item_says_so(conv):
     conv.create("hello")
     with pytest.raises(KeyError, match="item_nope"):

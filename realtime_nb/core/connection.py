@@ -390,15 +390,16 @@ class Connection:
             raw_type = str(payload.get("type"))
             self.apply(ServerEvent(canonical_type(raw_type), raw_type, payload, ts))
 
-    def seed(self, entries: Iterable[LogEntry] = (), items: Iterable[Item] = ()) -> None:
-        """Start this (not yet greeted) core from history: the entries of a saved or live log
-        (``resume``) or copies of items (``fork``); its first ``session.created`` replays the
-        configuration and the items into the new server session, as a reconnect does."""
+    def seed(self, entries: Iterable[LogEntry] = (), items: Iterable[Item] = (),
+             config: dict[str, Any] | None = None) -> None:
+        """Start this core from history (a log's ``entries``, or ``items`` and ``config``); its
+        first ``session.created`` replays it into the new server session like a reconnect."""
         live, self.live = self.live, False  # logged greetings are history, not this socket's
         try:
             for entry in entries:
                 self.load_entry(entry)
             self._notify([self.model.adopt(item.copy(), time.time()) for item in items])
+            self.session_config.update(config or {})
         finally:
             self.live = live
         self._replay_first = True

@@ -80,6 +80,15 @@ class ToolsMixin(Part):
         self._tool_runner = ToolRunner(_Host(self))
         self._core.record_listeners.append(self._tool_runner.on_records)
 
+    def _carry(self, other: Any) -> None:
+        super()._carry(other)
+        with self._lock:
+            tools = list(self._tools.values())
+        if tools:
+            with other._lock:
+                other._tools.update({t.name: t for t in tools})
+            other._declare_tools()
+
     # ------------------------------------------------------------------ registering
     @overload
     def tool(self, fn: F, /, *, name: str | None = None, description: str | None = None,
