@@ -88,7 +88,8 @@ export class Header {
     this.respondingEl.hidden = !s.responding || status !== "open";
 
     const provider = PROVIDERS[s.provider] ?? hostOf(s.endpoint);
-    this.endpointEl.textContent = [provider, s.model].filter(Boolean).join(" \u00b7 ");
+    const model = s.model && s.model !== s.provider ? s.model : ""; // "embedded" says nothing new
+    this.endpointEl.textContent = [provider, model].filter(Boolean).join(" \u00b7 ");
     this.endpointEl.title = `${s.endpoint}${s.dialect ? ` (${s.dialect} protocol)` : ""}`;
 
     this.itemCount.textContent = String(s.items);

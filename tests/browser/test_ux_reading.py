@@ -8,6 +8,7 @@ the notebook below are run by the tests that need them.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -54,8 +55,8 @@ CELLS = [
     # 7: f9: an error nobody raises (fire and forget)
     'conv.send({"type": "conversation.item.delete", "item_id": "item_fire_and_forget"})',
     # 8: many items (a long list)
-    "for i in range(60):\n    conv.create(f'filler {i}', wait=False)\n"
-    "while len(conv) < 70:\n    time.sleep(0.02)\nprint(len(conv))",
+    "n = len(conv) + 60\nfor i in range(60):\n    conv.create(f'filler {i}', wait=False)\n"
+    "while len(conv) < n:\n    time.sleep(0.02)\nprint(len(conv))",
     # 9: f12: one item, one event
     "solo = rnb.connect()\nprint(len(solo.log))\nsolo",
 ]
@@ -364,11 +365,12 @@ def test_f12_counts_say_1_item_and_1_event(nb):
     solo = nb.locator(".rnb-root").nth(1)
     expect(solo.locator(".rnb-counts")).to_contain_text("0 items")
     word = "event" if events == 1 else "events"
-    expect(solo.locator(".rnb-counts")).to_contain_text(f"{events} {word}")
+    # "1 event", not "1 events" (a whole word: "1 events" contains "1 event")
+    expect(solo.locator(".rnb-counts")).to_contain_text(re.compile(rf"\b{events} {word}\b"))
     composer = solo.locator(".rnb-composer textarea")
     composer.fill("only one")
     composer.press("Enter")
-    expect(solo.locator(".rnb-counts")).to_contain_text("1 item ")
+    expect(solo.locator(".rnb-counts")).to_contain_text(re.compile(r"\b1 item\b"))
     # the only stderr line is the core's warning about cell 7's own fire-and-forget send
     stderr = nb.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
     expected = ("item_fire_and_forget", "InvalidItemError", "item_not_there_at_all")
