@@ -169,8 +169,11 @@ def session_fields(flat: Any, dialect: str) -> dict[str, Any]:
         raise InvalidItemError(f"session.{unknown[0]}", "is not a field the panel edits")
     if "tools" in flat and not isinstance(flat["tools"], list):
         raise InvalidItemError("session.tools", "must be a JSON array of tools")
-    if dialect == "beta":
-        return dict(flat)
+    if dialect == "beta":  # beta speaks audio with its transcript: ["audio", "text"]
+        out = dict(flat)
+        if out.get("modalities") == ["audio"]:
+            out["modalities"] = ["audio", "text"]
+        return out
     out: dict[str, Any] = {k: flat[k] for k in ("instructions", "tools") if k in flat}
     if "modalities" in flat:
         out["output_modalities"] = flat["modalities"]
