@@ -470,6 +470,13 @@ def test_parquet_dataset_in_duckdb(dated, tmp_path, items):
     assert n == [(3,)]
 
 
+def test_parquet_dataset_of_no_rows_keeps_the_schema(folder, tmp_path, items):
+    out = rnb.to_parquet_dataset([folder / "s000.jsonl"], tmp_path / "empty")  # no items
+    back = rnb.read_parquet(out)
+    assert len(back) == 0
+    assert back.drop(columns="date").dtypes.equals(items.dtypes)
+
+
 def test_parquet_dataset_partitioned_on_another_column(folder, tmp_path):
     out = tmp_path / "by-session"
     paths = _paths(folder)[40:50]

@@ -116,6 +116,14 @@ def read_parquet(path: str | PathLike[str]) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------ datasets
+def _dated(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` plus ``date``: the UTC date of ``created_at`` (``ts`` for events)."""
+    stamps = frame["created_at" if "created_at" in frame.columns else "ts"]
+    frame["date"] = string_array([None if d is None or d != d else str(d)
+                                  for d in stamps.dt.strftime("%Y-%m-%d").tolist()])
+    return frame
+
+
 def _write_group(paths: list[str], start: int, what: str, errors: Errors, out_dir: str,
                  partition_on: tuple[str, ...]) -> int:
     """Read a group of files and write its rows into the dataset (a worker's task): one file
@@ -124,10 +132,7 @@ def _write_group(paths: list[str], start: int, what: str, errors: Errors, out_di
 
     from .sessions import kind
 
-    frame = kind(what).group(paths, errors)
-    stamps = frame["created_at" if "created_at" in frame.columns else "ts"]
-    frame["date"] = string_array([None if d is None or d != d else str(d)
-                                  for d in stamps.dt.strftime("%Y-%m-%d").tolist()])
+    frame = _dated(kind(what).group(paths, errors))
     missing = [c for c in partition_on if c not in frame.columns]
     if missing:
         raise ValueError(f"cannot partition on {missing}: not a column of what={what!r}")
@@ -162,8 +167,14 @@ def to_parquet_dataset(paths: Paths, out_dir: str | PathLike[str], *, what: str 
         raise FileExistsError(f"{target} exists and is not an empty directory")
     target.mkdir(parents=True, exist_ok=True)
     files = session_paths(paths)
-    map_groups(_write_group, files, args=(what, errors, str(target), tuple(partition_on)),
-               workers=workers, numbered=True, stacklevel=2)
+    written = map_groups(_write_group, files,
+                         args=(what, errors, str(target), tuple(partition_on)),
+                         workers=workers, numbered=True, stacklevel=2)
+    if not sum(written):  # no rows: one empty file keeps the schema readable
+        import pyarrow.parquet as pq
+
+        empty = _dated(kind(what).group([], errors))
+        pq.write_table(_table(empty, tuple(partition_on)), target / "part-empty.parquet")
     return target
 
 

@@ -207,13 +207,16 @@ def map_groups(fn: GroupFn, paths: Sequence[str], *, args: tuple[Any, ...] = (),
     if len(parts) == 1:
         done = [run_task(fn, *calls[0])]
     else:
-        pool = _pool(min(want, len(parts)))
+        pool = _pool(want)
+        futures = []
         try:
             futures = [pool.submit(run_task, fn, *call) for call in calls]
             done = [f.result() for f in futures]
         except BaseException as exc:
             from concurrent.futures.process import BrokenProcessPool
 
+            for f in futures:
+                f.cancel()  # the groups not started yet: the call has failed
             if isinstance(exc, (BrokenProcessPool, KeyboardInterrupt)):
                 _drop_pool(pool)  # a dead or interrupted pool is not reused
             raise
