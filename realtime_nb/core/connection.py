@@ -207,7 +207,7 @@ class Connection:
         self.skipped += 1
         self._emit_log(self.log.append("in", {"type": "invalid", "raw": text[:2000]}, ts,
                                        note=reason))
-        logger.warning("skipped a server frame: %s", reason)
+        logger.info("skipped a server frame: %s", reason)  # in the log and conv.skipped
 
     def apply(self, event: ServerEvent, raw: str | bytes | None = None) -> list[Record]:
         """Apply one server event: log, model, listeners, waiting calls."""
@@ -218,7 +218,7 @@ class Connection:
                 notes = [r.reason for r in records if isinstance(r, Skipped)]
                 self.skipped += len(notes)
                 self.log.set_note(seq, "; ".join(notes))
-                logger.warning("skipped %s: %s", event.type, "; ".join(notes))
+                logger.info("skipped %s: %s", event.type, "; ".join(notes))
                 break
         if self.log_listeners:
             self._emit_log(seq)
@@ -247,7 +247,9 @@ class Connection:
         if (err.code or "") in FATAL_ERROR_CODES or (err.type or "") in FATAL_ERROR_CODES:
             self.life.fatal = f"fatal server error: {err.message}"
         if not self.calls.fail_event(err):
-            logger.warning("server error: %s", err)
+            # not a warning: it is in conv.errors and on("error"), and a warning printed from
+            # the session thread lands in whichever cell created the conversation
+            logger.info("server error: %s", err)
 
     def _on_response_created(self, event: ServerEvent) -> None:
         call = self.calls.match_created(event)
