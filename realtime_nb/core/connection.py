@@ -21,8 +21,6 @@ callbacks run synchronously inside these methods.
 
 from __future__ import annotations
 
-import collections
-import itertools
 import json
 import logging
 import time
@@ -34,6 +32,7 @@ from .conversation import Conversation
 from .eventlog import EventLog, LogEntry
 from .items import Item
 from .lifecycle import LIVE, Lifecycle, Step
+from .outbox import Outbox
 from .protocol import (
     ServerEvent,
     canonical_type,
@@ -90,8 +89,7 @@ class Connection:
         self.log_listeners: list[LogListener] = []
         self.status_listeners: list[StatusListener] = []
         self.callbacks: dict[str, list[Callback]] = {}
-        self._outbox: collections.deque[Call] = collections.deque()
-        self._seq = itertools.count()
+        self._outbox = Outbox()
         #: False for a conversation rebuilt from a saved log: it has no socket to greet it.
         self.live = True
         self._server_closed = False  # the last socket ended with the server's close frame
@@ -127,16 +125,15 @@ class Connection:
         to_dialect(event, self.dialect.name)  # refuse what this server cannot carry, now
         if kind == "response" and self.dialect.response_metadata:
             event = tag_response(event)
-        call = Call(event, kind, key, next(self._seq))
+        call = self._outbox.add(event, kind, key)
         if kind is not None:
             self.calls.add(call)
-        self._outbox.append(call)
         self.send_ready = True
         return call
 
     def next_to_send(self) -> Call | None:
         """The event to send now (``None``: nothing, or the socket is not greeted yet)."""
-        return self._outbox[0] if self._outbox and self.life.greeted else None
+        return self._outbox.head() if self.life.greeted else None
 
     def encode(self, call: Call) -> str:
         """The frame text of a call, in this dialect."""
@@ -144,7 +141,7 @@ class Connection:
 
     def sent(self, call: Call, ts: float | None = None) -> None:
         """The call's frame is on the wire."""
-        self._take(call)
+        self._outbox.take(call)
         call.sent = True
         event = call.event
         if event.get("type") == "session.update" and isinstance(event.get("session"), dict):
@@ -155,14 +152,8 @@ class Connection:
 
     def refuse(self, call: Call, exc: BaseException) -> None:
         """The call cannot be sent (it could not be encoded): it fails, the rest goes on."""
-        self._take(call)
+        self._outbox.take(call)
         self.calls.finish(call, error=exc) if call.kind else call.finish(error=exc)
-
-    def _take(self, call: Call) -> None:
-        if self._outbox and self._outbox[0] is call:
-            self._outbox.popleft()
-        elif call in self._outbox:
-            self._outbox.remove(call)
 
     def forget(self, call: Call, *, cancel: bool = False) -> None:
         """The caller stopped waiting. ``cancel`` (an interrupted ``respond()``): its response
@@ -171,16 +162,15 @@ class Connection:
         if not cancel or call.kind != "response" or call.done:
             return
         if not call.sent:
-            self._take(call)
+            self._outbox.take(call)
             self.calls.abandoned.pop(call.event_id, None)
         elif call.response_id is not None:
             self._enqueue(response_cancel(call.response_id))
         else:
             call.cancel_on_create = True
 
-    def _enqueue(self, event: dict[str, Any], *, replay: bool = False) -> Call:
-        call = Call(event, None, None, next(self._seq), replay=replay)
-        self._outbox.append(call)
+    def _enqueue(self, event: dict[str, Any]) -> Call:
+        call = self._outbox.add(event)
         self.send_ready = True
         return call
 
@@ -338,9 +328,7 @@ class Connection:
                     self.calls.finish(call, Response(rec.response_id, rec.status,
                                                      _items(self.model, rec.item_ids), None,
                                                      rec.details))
-        user = sorted({*(c for c in self._outbox if not c.replay),
-                       *(c for c in self.calls.waiting.values() if c.sent)},
-                      key=lambda c: c.seq)
+        user = self._outbox.unanswered(c for c in self.calls.waiting.values() if c.sent)
         for call in [c for c in user if c.sent and self._server_closed]:
             call.attempts += 1
             if call.attempts > self.max_attempts:
@@ -354,9 +342,7 @@ class Connection:
                 call.response_id = None
         pending_items = {c.key for c in user if c.kind == "item_done"}
         items = [i for i in self.model if i.id not in pending_items]
-        replay = [Call(e, None, None, -1, replay=True)
-                  for e in replay_events(items, self.session_config, self.audio_of)]
-        self._outbox = collections.deque([*replay, *user])
+        self._outbox.rebuild(replay_events(items, self.session_config, self.audio_of), user)
         dropped_ids = [r.item.id for r in records if r.kind == "removed"]
         self.log_local({"type": "realtime_nb.resync", "status": self.status,
                          "reason": f"replaying {len(items)} items and {len(user)} requests in "
