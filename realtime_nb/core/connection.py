@@ -29,7 +29,7 @@ from typing import Any
 
 from ..errors import ConnectionClosedError, ProtocolError, RealtimeServerError
 from .conversation import Conversation
-from .eventlog import EventLog, LogEntry
+from .eventlog import CountingLog, EventLog, LogEntry
 from .items import Item
 from .lifecycle import LIVE, Lifecycle, Step
 from .outbox import Outbox
@@ -99,9 +99,13 @@ class Connection:
         self.audio_of: Callable[[str], str | None] | None = None
 
     @classmethod
-    def offline(cls, dialect_name: str = "ga", reason: str = "not connected") -> Connection:
-        """A core with no socket, closed from the start (``realtime_nb.load``, tests)."""
+    def offline(cls, dialect_name: str = "ga", reason: str = "not connected", *,
+                keep_log: bool = True) -> Connection:
+        """A core with no socket, closed from the start (``realtime_nb.load``, tests);
+        ``keep_log=False``: its log only counts (a model rebuilt for its items alone)."""
         core = cls(dialect_name, reconnect=False)
+        if not keep_log:
+            core.log = CountingLog()
         core.live, core.life.status, core.life.reason = False, "closed", reason
         return core
 

@@ -200,3 +200,19 @@ def _entry(seq: int, row: _Row) -> LogEntry:
     return {"seq": seq, "ts": ts, "direction": direction, "type": etype,  # type: ignore[typeddict-item]
             "event_id": event_id, "item_id": item_id, "response_id": response_id,
             "error_code": code, "payload": read_object(text), "note": note}
+
+
+class CountingLog(EventLog):
+    """A log that only counts its entries (seqs stay right) and keeps none of them: for a
+    core that rebuilds a saved session just for its model (``read_sessions``), where a
+    second copy of every event would be a quarter of the time."""
+
+    def append(self, direction: Literal["in", "out", "local"], payload: dict[str, Any],
+               ts: float | None = None, *, type: str | None = None, note: str | None = None,
+               raw: str | bytes | None = None) -> int:
+        self._rows.append(None)  # type: ignore[arg-type]
+        return len(self._rows) - 1
+
+    def set_note(self, seq: int, note: str | None) -> None:
+        pass
+

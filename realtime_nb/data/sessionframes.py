@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ..core.connection import Connection
-from ..core.eventlog import EventLog, LogEntry, strip_audio
+from ..core.eventlog import LogEntry, strip_audio
 from ..core.protocol import DIALECT_NAMES
 from .columns import ColumnStore
 from .dtypes import category_dtype, string_array
@@ -69,28 +69,11 @@ def quiet_core() -> Iterator[None]:
         logger.removeFilter(quiet)
 
 
-class _UnkeptLog(EventLog):
-    """A log that only counts: the item frame needs the model, not a second copy of the
-    file's events (re-serialising each one was a quarter of the time). The core only
-    appends to its log and notes skipped events while replaying."""
-
-    def append(self, direction: Any, payload: dict[str, Any], ts: float | None = None, *,
-               type: str | None = None, note: str | None = None,
-               raw: str | bytes | None = None) -> int:
-        self._rows.append(None)  # type: ignore[arg-type]
-        return len(self._rows) - 1
-
-    def set_note(self, seq: int, note: str | None) -> None:
-        pass
-
-
 def _core(saved: SavedFile) -> Connection:
     """The offline core ``realtime_nb.load`` builds (same dialect rule), without its log."""
     dialect = saved.header.get("dialect")
     name = dialect if dialect in DIALECT_NAMES else "ga"
-    core = Connection.offline(str(name), f"loaded from {saved.stem}")
-    core.log = _UnkeptLog()
-    return core
+    return Connection.offline(str(name), f"loaded from {saved.stem}", keep_log=False)
 
 
 def _union(into: dict[str, list[str]], cats: dict[str, list[str]]) -> None:
