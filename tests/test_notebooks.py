@@ -90,6 +90,9 @@ def test_analysis(tmp_path):
     assert any("image/png" in o.get("data", {}) for o in code[6].outputs)  # the plots
     assert "parquet round trip ok" in text_of(code[7])
     assert "items=13" in text_of(code[8])
+    sessions = next(c for c in code if "read_sessions" in "".join(c.source))
+    per_file = json.loads(text_of(sessions).strip().splitlines()[0])
+    assert len(per_file) == 3 and set(per_file.values()) == {4}  # 2 shared + question, answer
 
 
 @pytest.mark.timeout(180)
