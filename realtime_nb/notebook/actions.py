@@ -1,8 +1,9 @@
 """What the browser asks for, done with the same client calls a cell makes.
 
-The widget's front end sends actions (edit, delete, insert, send, respond, cancel, session) as
-custom messages; :class:`Actions` turns each into a call on the conversation (``create``,
-``delete``, ``respond`` with ``wait="future"``, ``cancel``, ``update_session``), so
+The widget's front end sends actions (edit, delete, insert, send, respond, cancel, session,
+approve, deny) as custom messages; :class:`Actions` turns each into a call on the conversation
+(``create``, ``delete``, ``respond`` with ``wait="future"``, ``cancel``, ``update_session``,
+``approve``, ``deny``), so
 validation, ids and replay after a reconnect are exactly those of a cell. Nothing here waits: a
 call's outcome comes back through its future, and a failure that the server did not report
 itself (a closed session, a refused send) is handed to ``report``.
@@ -40,6 +41,8 @@ class Client(Protocol):
     def respond(self, response: Any = None, *, wait: Any = ...) -> Any: ...
     def cancel(self, response_id: str | None = None) -> str: ...
     def update_session(self, session: Any = None, **fields: Any) -> str: ...
+    def approve(self, call_id: str, approved: bool = ..., reason: str | None = ...) -> Any: ...
+    def deny(self, call_id: str, reason: str | None = ...) -> Any: ...
 
 
 #: ``report(exc, request_id, item_id)``: tell the browser about a failed action.
@@ -102,7 +105,24 @@ class Actions:
             fields = session_fields(content.get("session"), client.endpoint.dialect)
             self.requests[client.update_session(**fields)] = (request_id, None)
             return None
+        if kind in ("approve", "deny"):
+            self._decide(kind == "approve", content.get("call_id"), content.get("reason"))
+            return None
         raise KeyError(f"unknown action {kind!r}")
+
+    def _decide(self, approved: bool, call_id: Any, reason: Any) -> None:
+        """Answer a tool call waiting for approval (a function call's ``call_id`` or an MCP
+        request's item id), as ``conv.approve`` / ``conv.deny`` would."""
+        if not isinstance(call_id, str) or not call_id:
+            raise InvalidItemError("call_id", "must name a tool call")
+        why = (reason.strip() or None) if isinstance(reason, str) else None
+        try:
+            if approved:
+                self._client.approve(call_id, True, why)
+            else:
+                self._client.deny(call_id, why)
+        except ValueError as exc:  # answered meanwhile (a cell, another view): not waiting
+            raise RealtimeError(str(exc)) from None
 
     def _refuse_while_running(self) -> None:
         if self._running() is not None:

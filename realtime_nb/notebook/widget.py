@@ -30,6 +30,7 @@ from .actions import Actions
 from .changebatch import ChangeBatch
 from .fallback import Fallback
 from .messages import WidgetErrors, collapse_deltas, error_view, item_view, message_of
+from .toolstate import ToolState
 
 if TYPE_CHECKING:
     from ..core.protocol import ServerEvent
@@ -87,6 +88,7 @@ class ConversationWidget(anywidget.AnyWidget):
         self._events_sent = 0  # the event count the browser last got
         self._running: dict[str, None] = {}  # response ids created and not done, in order
         self._actions = Actions(conv, self._report, self._running_response)
+        self._tools = ToolState(conv, self._schedule_flush)  # tool calls: .toolstate
         WidgetErrors.watch(self._actions)
         self._fallback = Fallback(self._transcript_rows, f"Realtime conversation "
                                   f"({conv.endpoint.name})", conv._call_later)
@@ -109,6 +111,7 @@ class ConversationWidget(anywidget.AnyWidget):
                              **kwargs)
             self._core.record_listeners.append(self._on_records)
             self._core.log_listeners.append(self._on_log)
+            self._core.log_listeners.append(self._tools.on_log)
             self._core.status_listeners.append(self._on_status)
         self.on_msg(self._on_front_message)
 
@@ -258,6 +261,8 @@ class ConversationWidget(anywidget.AnyWidget):
             return None if item is None else item_view(item, self._core)
 
         messages, self._seq = self._batch.drain(view_of, self._seq)
+        tools, self._seq = self._tools.drain(self._seq)
+        messages += tools
         return messages
 
     def _schedule_heartbeat(self) -> None:
@@ -293,8 +298,9 @@ class ConversationWidget(anywidget.AnyWidget):
             log = collapse_deltas(core.log.entries(-log_tail)) if log_tail else []
             events = len(core.log)
             errors = [error_view(e) for e in core.errors[-50:]]
+            tools = self._tools.snapshot()
         return {"kind": "snapshot", "items": items, "errors": errors, "log": log,
-                "seq": self._seq, "events": events}
+                "seq": self._seq, "events": events, **tools}
 
     # ------------------------------------------------------------------ browser -> kernel
     def _on_front_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
