@@ -48,6 +48,7 @@ export class Journal {
       case "updated":
       case "delta":
       case "removed":
+      case "tool":
         if (msg.seq != null) {
           if (this.lastSeq !== null && msg.seq <= this.lastSeq) return; // already reflected
           if (this.lastSeq !== null && msg.seq > this.lastSeq + 1) this.ask();

@@ -1,6 +1,7 @@
 // Lenient parsing of kernel messages into the typed shapes of types.ts.
 // A message that does not fit is dropped (parseKernelMsg returns null), never half-applied.
 
+import { browserNow, numOrNull, parseToolList, parseToolMsg } from "./tools/model";
 import type {
   ContentPart,
   DeltaField,
@@ -156,7 +157,12 @@ export function parseKernelMsg(raw: unknown): KernelMsg | null {
         request_id: strOrNull(raw.request_id),
         seq,
         events: intOrNull(raw.events),
+        tools: parseToolList(raw.tools),
+        now: numOrNull(raw.now),
+        received: browserNow(),
       };
+    case "tool":
+      return parseToolMsg(raw, seq);
     case "inserted":
     case "updated": {
       const item = parseItem(raw.item);

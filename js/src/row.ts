@@ -35,6 +35,8 @@ export interface RowState {
   current?: boolean;
   /** Highlight it for a moment (an action just created it). */
   flash?: boolean;
+  /** The tool-call strip of a function_call / mcp_approval_request row (tools/panel.ts). */
+  tool?: HTMLElement | null;
 }
 
 const TYPE_LABELS: Record<string, string> = {
@@ -103,6 +105,7 @@ export function updateRow(el: HTMLElement, entry: Entry, state: RowState): void 
     el.append(
       head,
       h("div", { className: "rnb-body" }),
+      h("div", { className: "rnb-tool-slot" }),
       h("div", { className: "rnb-details" }),
       h("div", { className: "rnb-item-errors", attrs: { "aria-live": "polite" } }),
       h("div", { className: "rnb-editor-slot" }),
@@ -128,6 +131,13 @@ export function updateRow(el: HTMLElement, entry: Entry, state: RowState): void 
   el.querySelector(":scope > .rnb-body")!.replaceChildren(
     ...buildBody(item, { raw: state.raw === true, full: state.full === true }),
   );
+
+  const toolSlot = el.querySelector<HTMLElement>(":scope > .rnb-tool-slot")!;
+  if (state.tool) {
+    if (toolSlot.firstChild !== state.tool) toolSlot.replaceChildren(state.tool);
+  } else if (toolSlot.firstChild) {
+    toolSlot.replaceChildren();
+  }
 
   const details = el.querySelector<HTMLElement>(":scope > .rnb-details")!;
   details.hidden = !state.expanded;

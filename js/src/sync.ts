@@ -47,6 +47,7 @@ export class SnapshotGate {
       case "updated":
       case "delta":
       case "removed":
+      case "tool":
         if (!this.ready) {
           this.buffer.push(msg);
           return [];
@@ -128,7 +129,7 @@ function alreadyReflected(
   const runs = new Map<string, { idx: number[]; texts: string[]; itemId: string; field: DeltaField; ci: number | null }>();
   const touched = new Set<string>(); // items with a non-delta change seen in the buffer
   buffered.forEach((msg, i) => {
-    if (msg.kind === "log" || msg.kind === "error") return;
+    if (msg.kind === "log" || msg.kind === "error" || msg.kind === "tool") return;
     if (msg.seq != null && haveSeq) return;
     if (msg.kind !== "delta") {
       touched.add(msg.kind === "removed" ? msg.item_id : msg.item.id);

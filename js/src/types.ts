@@ -81,6 +81,11 @@ export interface SnapshotMsg {
   seq?: number | null;
   /** Events seen by the kernel so far (both directions). */
   events?: number | null;
+  /** Every tool call (PROTOCOL.md "Tool calls"), the kernel's clock when it built the
+   * snapshot, and the browser's when it was parsed (both unix seconds). */
+  tools?: ToolView[];
+  now?: number | null;
+  received?: number;
 }
 export interface InsertedMsg {
   kind: "inserted";
@@ -131,8 +136,39 @@ export interface ResultMsg {
   item_id?: string | null;
 }
 
+/** A tool call as the widget shows it (PROTOCOL.md "Tool calls"; src/tools/). */
+export interface ToolView {
+  /** A function call's call_id, or an MCP approval request's item id (what approve names). */
+  id: string;
+  /** "function" or "mcp". */
+  kind: string;
+  name: string;
+  /** The item whose row shows the call: its function_call or mcp_approval_request. */
+  item_id: string;
+  /** waiting, approved, running, completed, failed, timeout, denied, dropped. */
+  status: string;
+  response_id: string | null;
+  server_label: string | null;
+  /** The kernel's clock, unix seconds. */
+  started_at: number | null;
+  finished_at: number | null;
+  elapsed_s: number | null;
+  error: string | null;
+  /** An MCP answer's reason. */
+  reason: string | null;
+}
+/** One tool call's new state (a change message: it carries `seq`). */
+export interface ToolMsg {
+  kind: "tool";
+  call: ToolView;
+  /** The kernel's clock when it built the message, and the browser's when it was parsed. */
+  now: number | null;
+  received: number;
+  seq?: number | null;
+}
+
 export type ChangeMsg = InsertedMsg | UpdatedMsg | DeltaMsg | RemovedMsg;
-export type KernelMsg = SnapshotMsg | ChangeMsg | ErrorMsg | LogMsg | CountsMsg | ResultMsg;
+export type KernelMsg = SnapshotMsg | ChangeMsg | ToolMsg | ErrorMsg | LogMsg | CountsMsg | ResultMsg;
 
 export type Role = "user" | "system" | "assistant";
 
@@ -145,7 +181,8 @@ export type FrontMsg =
   | { kind: "respond"; request_id: string }
   | { kind: "cancel"; request_id: string }
   | { kind: "session"; request_id: string; session: SessionFields }
-  | { kind: "log_watch"; view: string; open: boolean };
+  | { kind: "log_watch"; view: string; open: boolean }
+  | { kind: "approve" | "deny"; request_id: string; call_id: string; reason?: string };
 
 /** What the session panel edits (flat; the kernel maps it to the server's dialect). */
 export interface SessionFields {

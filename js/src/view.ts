@@ -16,6 +16,7 @@ import { SessionPanel } from "./session";
 import { ConversationStore, type StoreChange } from "./store";
 import { SnapshotGate } from "./sync";
 import type { ControlState, ErrorView, FrontMsg, KernelMsg, ModelLike } from "./types";
+import { ToolPanel } from "./tools/panel";
 import { VirtualList } from "./virtual";
 
 export interface ViewOptions {
@@ -47,6 +48,7 @@ export class ConversationView {
   readonly header: Header;
   readonly actions: Actions;
   readonly coalescer: DeltaCoalescer;
+  readonly tools: ToolPanel;
   private readonly scheduler: FrameScheduler;
   private readonly expanded = new Set<string>();
   private readonly raw = new Set<string>();
@@ -114,6 +116,16 @@ export class ConversationView {
         onFollowChange: () => this.updateJump(),
       },
     );
+    this.tools = new ToolPanel({
+      send: (msg) => this.send(msg),
+      changed: (itemId) => this.rowChanged(itemId),
+      newId,
+      timeout: () => {
+        const t = this.model.get("action_timeout");
+        return typeof t === "number" && t > 0 ? t : 30;
+      },
+      busy: () => this.kernel?.busy === true,
+    });
     this.log = new LogPanel();
     this.session = new SessionPanel((fields) => {
       this.session.pending = this.actions.session(fields);
@@ -186,6 +198,7 @@ export class ConversationView {
     for (const [ev, cb] of this.handlers) this.model.off(ev, cb);
     this.handlers.length = 0;
     this.kernel?.dispose();
+    this.tools.destroy();
     this.coalescer.clear();
     if (this.paintHandle !== null) this.scheduler.cancel(this.paintHandle);
     this.paintHandle = null;
@@ -224,6 +237,7 @@ export class ConversationView {
         this.errors = m.errors.slice(-MAX_ERRORS).map((error) => ({ key: `k${this.errorSeq++}`, error }));
         this.log.reset(m.log);
         this.log.model.total = m.events ?? null;
+        this.tools.reset(m);
         this.actions.reset((id) => this.store.has(id));
         for (const set of [this.expanded, this.raw, this.full]) for (const id of [...set]) if (!this.store.has(id)) set.delete(id);
         this.list.pruneHeights((id) => this.store.has(id));
@@ -252,8 +266,11 @@ export class ConversationView {
       case "counts":
         this.log.model.total = m.events;
         break;
+      case "tool":
+        this.tools.apply(m);
+        break;
       case "result":
-        this.actions.handleResult(m);
+        if (!this.tools.handleResult(m)) this.actions.handleResult(m);
         break;
     }
     this.schedulePaint();
@@ -446,6 +463,7 @@ export class ConversationView {
       live: this.controls.live,
       current: this.tabRow === id,
       flash: this.flash !== null && this.flash.id === id && Date.now() < this.flash.until,
+      tool: this.tools.elementFor(id, this.controls.live),
     };
   }
 
