@@ -7,6 +7,7 @@
 // (view.ts), so rows need no callbacks and can be rebuilt or recycled freely.
 
 import { AUDIO_PART_TYPES, TEXT_PART_TYPES, buildBody, hasMarkdown, str } from "./body";
+import { audioControl } from "./audio/chip";
 import { h, iconButton, setAttr } from "./dom";
 import type { Entry } from "./store";
 import type { ItemView } from "./types";
@@ -115,6 +116,7 @@ export function updateRow(el: HTMLElement, entry: Entry, state: RowState): void 
     actions = head.querySelector<HTMLElement>(".rnb-actions")!;
   }
   chips.replaceChildren(...buildChips(entry));
+  for (const b of chips.querySelectorAll("button")) b.tabIndex = state.current === false ? -1 : 0;
   const md = hasMarkdown(item);
   const live = state.live !== false;
   const sig = `${item.type}|${md}|${live}`;
@@ -180,6 +182,8 @@ function buildChips(entry: Entry): HTMLElement[] {
   }
   if ((item.content ?? []).some((p) => AUDIO_PART_TYPES.has(p.type))) {
     out.push(chip("rnb-audio-marker", "audio"));
+    const play = audioControl(item); // play button and duration (audio/chip.ts)
+    if (play) out.push(play);
   }
   // "completed" is the normal state: only other states are worth a chip
   if (item.status && item.status !== "completed" && !entry.streaming) {

@@ -2,6 +2,7 @@
 // list, the log and session panels and the editors. Each view keeps its own state and asks for
 // its own snapshot, so several views of one model stay consistent independently.
 
+import { VoiceBar } from "./audio/ui";
 import { DeltaCoalescer, type FrameScheduler, type MergedDelta, animationFrameScheduler } from "./coalesce";
 import { JOURNAL_REQUEST_ID, ROOT } from "./constants";
 import { Actions } from "./editor";
@@ -40,6 +41,8 @@ interface KernelError {
 
 export class ConversationView {
   readonly root: HTMLElement;
+  /** Push-to-talk, hands-free, level meter, play buttons (the audio itself is per model). */
+  readonly voice: VoiceBar;
   readonly store = new ConversationStore();
   readonly gate = new SnapshotGate();
   readonly list: VirtualList;
@@ -171,6 +174,8 @@ export class ConversationView {
     ]);
     this.root.addEventListener("click", this.onClick);
     this.root.addEventListener("keydown", this.onKeydown);
+    this.voice = new VoiceBar(this.model, this.root);
+    this.root.insertBefore(this.voice.el, this.actions.composer.el);
   }
 
   /** Mount, subscribe, and start from the model's journal (see journal.ts); without one,
@@ -205,6 +210,7 @@ export class ConversationView {
     this.list.destroy();
     this.root.removeEventListener("click", this.onClick);
     this.root.removeEventListener("keydown", this.onKeydown);
+    this.voice.destroy();
     this.root.remove();
   }
 
@@ -344,6 +350,7 @@ export class ConversationView {
     this.controls = { live, reason: gone || str(this.model.get("status_reason")), responding };
     this.actions.setControls(this.controls, gone);
     this.session.setLive(live);
+    this.voice.setLive(live);
     if (before.live !== live) this.list.invalidateAll();
     this.root.toggleAttribute("data-disconnected", !!gone);
     this.schedulePaint();

@@ -31,6 +31,7 @@ from .changebatch import ChangeBatch
 from .fallback import Fallback
 from .messages import WidgetErrors, collapse_deltas, error_view, item_view, message_of
 from .toolstate import ToolState
+from .voice import Voice
 
 if TYPE_CHECKING:
     from ..core.protocol import ServerEvent
@@ -68,6 +69,12 @@ class ConversationWidget(anywidget.AnyWidget):
     session = traitlets.Dict().tag(sync=True)
     #: Seconds a browser action waits for the kernel's answer before it gives up.
     action_timeout = traitlets.Float(30.0).tag(sync=True)
+    #: The session's audio for the browser's player and microphone: ``in_rate``, ``out_rate``,
+    #: ``mode`` (``vad``: server turn detection, ``ptt``: push-to-talk) (:mod:`.voice`).
+    voice = traitlets.Dict().tag(sync=True)
+    #: Echo cancellation, noise suppression and gain control on the microphone (off: the
+    #: samples exactly as captured).
+    mic_processing = traitlets.Bool(True).tag(sync=True)
 
     def __init__(self, conv: Any, *, batch_interval: float = 0.02, heartbeat: float = 1.0,
                  **kwargs: Any) -> None:
@@ -88,6 +95,7 @@ class ConversationWidget(anywidget.AnyWidget):
         self._events_sent = 0  # the event count the browser last got
         self._running: dict[str, None] = {}  # response ids created and not done, in order
         self._actions = Actions(conv, self._report, self._running_response)
+        self._voice = Voice(self, conv)  # audio both ways: .voice
         self._tools = ToolState(conv, self._schedule_flush)  # tool calls: .toolstate
         WidgetErrors.watch(self._actions)
         self._fallback = Fallback(self._transcript_rows, f"Realtime conversation "
@@ -110,6 +118,8 @@ class ConversationWidget(anywidget.AnyWidget):
                              status=self._core.status, status_reason=self._reason(),
                              **kwargs)
             self._core.record_listeners.append(self._on_records)
+            self._voice.attach()
+            self.voice = self._voice.trait()
             self._core.log_listeners.append(self._on_log)
             self._core.log_listeners.append(self._tools.on_log)
             self._core.status_listeners.append(self._on_status)
@@ -140,12 +150,13 @@ class ConversationWidget(anywidget.AnyWidget):
             return [(item.role or item.type, item_text(item)) for item in items], total
 
     # ------------------------------------------------------------------ kernel -> browser
-    def _push(self, content: dict[str, Any]) -> None:
+    def _push(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
         if self.comm is None:
             return
         if self.count_bytes:
             self.bytes_sent += len(json.dumps(content, default=str))
-        self.send(content)
+            self.bytes_sent += sum(len(b) for b in buffers or ())
+        self.send(content, buffers)
 
     def _on_records(self, records: list[Record], event: ServerEvent) -> None:
         """Session thread, under the lock: note the changes; the flush sends them."""
@@ -258,7 +269,7 @@ class ConversationWidget(anywidget.AnyWidget):
 
         def view_of(item_id: str) -> dict[str, Any] | None:
             item = model.get(item_id)
-            return None if item is None else item_view(item, self._core)
+            return None if item is None else self._voice.view(item_view(item, self._core))
 
         messages, self._seq = self._batch.drain(view_of, self._seq)
         tools, self._seq = self._tools.drain(self._seq)
@@ -294,7 +305,7 @@ class ConversationWidget(anywidget.AnyWidget):
             pending = self._drain()  # sent first: the snapshot's seq must cover them
             if pending and self.comm is not None:
                 self._push({"kind": "batch", "events": len(core.log), "messages": pending})
-            items = [item_view(item, core) for item in core.model]
+            items = [self._voice.view(item_view(item, core)) for item in core.model]
             log = collapse_deltas(core.log.entries(-log_tail)) if log_tail else []
             events = len(core.log)
             errors = [error_view(e) for e in core.errors[-50:]]
@@ -303,7 +314,7 @@ class ConversationWidget(anywidget.AnyWidget):
                 "seq": self._seq, "events": events, **tools}
 
     # ------------------------------------------------------------------ browser -> kernel
-    def _on_front_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+    def _on_front_message(self, _widget: Any, content: Any, buffers: Any) -> None:
         if not isinstance(content, dict):
             return
         kind = content.get("kind")
@@ -319,6 +330,8 @@ class ConversationWidget(anywidget.AnyWidget):
             return
         if kind == "log_watch":
             self._log_watch(str(content.get("view") or ""), bool(content.get("open")))
+            return
+        if self._voice.handle(kind, content, buffers):  # microphone, player, play button
             return
         request_id = str(content.get("request_id") or f"k{next(self._ids)}")
         try:
