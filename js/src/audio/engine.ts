@@ -238,6 +238,7 @@ export class AudioEngine {
     if (!live) return;
     if (e.type === "started") {
       live.started = true;
+      live.reported = this.platform.now();
       this.state.playing = live.item;
       this.state.firstSample = { item: live.item, wall: this.platform.now() };
       const heardAt = this.player.wallOf(frame + e.at);
