@@ -1,8 +1,8 @@
 """Issue 15 in a real JupyterLab: tool calls in the widget (one notebook, one page, in file
 order). Approve and deny from the browser, a cell's answer settling the buttons, a running
 tool's spinner and elapsed time, an MCP approval request (a scripted server in the notebook),
-and an accessibility scan with the buttons on screen. The kernel side is checked by cells that
-print what the conversation holds.
+an accessibility scan with the buttons on screen, and the same calls in the conversation saved
+and loaded again. The kernel side is checked by cells that print what the conversation holds.
 """
 
 from __future__ import annotations
@@ -88,6 +88,8 @@ CELLS = [
     "                  'last': mconv.items[-1].text}))",
     # 8: a call left waiting, for the accessibility scan
     "conv.create('Use delete_file for \"/tmp/keep.txt\".')\nconv.respond();",
+    # 9: the conversation saved and loaded again
+    "conv.save('tools_saved.jsonl')\nloaded = rnb.load('tools_saved.jsonl')\nloaded",
 ]
 
 
@@ -260,3 +262,19 @@ def test_the_buttons_pass_axe_and_aa_contrast(nb, theme):
     assert violations == [], json.dumps(violations, indent=1)
     assert low == [], low
     assert (focused, after) == ("Approve", "Deny")
+
+
+def test_a_saved_conversation_shows_how_its_calls_ended(nb):
+    run_cell(nb, 9)
+    root = nb.locator(".rnb-root").nth(2)
+    expect(root).to_have_attribute("data-loaded", "true")
+    waiting = call_row(root, "delete_file", "keep.txt").locator(".rnb-tool")
+    expect(waiting).to_have_attribute("data-tool-status", "waiting")
+    expect(waiting.get_by_role("button", name="Approve")).to_be_disabled()  # nobody to ask
+    expect(call_row(root, "slow_sum", "").locator(".rnb-tool-elapsed")).to_have_text(
+        re.compile(r"^[3-5]\.\d s$"))
+    root.locator(".rnb-list").evaluate("(e) => { e.scrollTop = 0; }")
+    denied = call_row(root, "delete_file", "notes.txt").locator(".rnb-tool")
+    expect(denied).to_have_attribute("data-tool-status", "denied")
+    expect(denied.locator(".rnb-tool-detail")).to_have_text(
+        "The user declined to run delete_file: not my notes")
