@@ -3,9 +3,10 @@
 Kernel -> browser: the session thread notes the model's change records; every
 ``batch_interval`` seconds the pending changes go out as one ``batch`` custom message, merged
 per item (:mod:`.changebatch`), so the bytes follow the changed items, never the whole
-conversation. Event-log entries are sent only while a view has its log panel open.
-Browser -> kernel: actions (edit, delete, insert, send, respond, cancel, session) arrive on the
-kernel's main thread when it is idle and become the same client calls a cell makes
+conversation. Event-log entries are sent only while a view has its log panel open; tool calls'
+states go in the batches whether or not it is (:mod:`.toolstate`).
+Browser -> kernel: actions (edit, delete, insert, send, respond, cancel, session, approve, deny)
+arrive on the kernel's main thread when it is idle and become the same client calls a cell makes
 (:mod:`.actions`), never waiting, so no cell can block on the front end. An action's errors go
 to the widget, never to a cell's output (:class:`.messages.WidgetErrors` keeps the ``realtime_nb``
 logger quiet about them). A displayed widget also leaves a static transcript in the notebook
