@@ -135,6 +135,11 @@ class EventLog:
         taken = rows[first:]
         return [_entry(seq, row) for seq, row in enumerate(taken, first)]
 
+    def type_of(self, seq: int) -> str:
+        """The type of entry ``seq``, without parsing its payload (for listeners that look at
+        every event)."""
+        return self._rows[seq][2]
+
     def find_out(self, event_id: str) -> LogEntry | None:
         """The newest client event with this ``event_id`` (only that entry is parsed)."""
         rows = self._rows
@@ -215,4 +220,7 @@ class CountingLog(EventLog):
 
     def set_note(self, seq: int, note: str | None) -> None:
         pass
+
+    def type_of(self, seq: int) -> str:
+        return ""  # nothing kept
 
