@@ -265,6 +265,28 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
         context.close()
 
 
+@contextlib.contextmanager
+def module_page(browser: Any, lab_server: Any, request: pytest.FixtureRequest, name: str,
+                cells: list[str], **context_args: Any) -> Iterator[Any]:
+    """A page with the notebook ``name`` (``cells``) open and its first cell run, shared by a
+    module's tests (one JupyterLab page for the lot); screenshots and the console are saved
+    when any test failed."""
+    lab_server.write_notebook(name, cells)
+    context = browser.new_context(viewport={"width": 1300, "height": 1000}, **context_args)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    pg = context.new_page()
+    console: list[str] = []
+    pg.on("console", lambda m: console.append(f"[{m.type}] {m.text}"))
+    try:
+        open_notebook(pg, lab_server.url, name)
+        run_cell(pg, 0)
+        yield pg
+    finally:
+        if request.session.testsfailed:
+            _save_artifacts(pg, console, Path(name).stem)
+        context.close()
+
+
 def _save_artifacts(pg: Any, console: list[str], nodeid: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_")

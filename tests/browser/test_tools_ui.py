@@ -15,11 +15,9 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import (
-    PAGE_TIMEOUT_MS,
     REPO_ROOT,
-    _save_artifacts,
     cell_output_text,
-    open_notebook,
+    module_page,
     run_cell,
 )
 from .test_ux_lifecycle import AXE, CONTRAST_JS, _axe
@@ -95,19 +93,9 @@ CELLS = [
 
 @pytest.fixture(scope="module")
 def nb(browser: Any, lab_server: Any, request: pytest.FixtureRequest) -> Any:
-    lab_server.write_notebook("tools_ui.ipynb", CELLS)
-    context = browser.new_context(viewport={"width": 1300, "height": 1000})
-    context.set_default_timeout(PAGE_TIMEOUT_MS)
-    page = context.new_page()
-    console: list[str] = []
-    page.on("console", lambda m: console.append(f"[{m.type}] {m.text}"))
-    open_notebook(page, lab_server.url, "tools_ui.ipynb")
-    run_cell(page, 0)
-    page.wait_for_selector(".rnb-root[data-loaded='true']")
-    yield page
-    if request.session.testsfailed:
-        _save_artifacts(page, console, "test_tools_ui")
-    context.close()
+    with module_page(browser, lab_server, request, "tools_ui.ipynb", CELLS) as page:
+        page.wait_for_selector(".rnb-root[data-loaded='true']")
+        yield page
 
 
 def kernel(page: Any, index: int) -> dict[str, Any]:

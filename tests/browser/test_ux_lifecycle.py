@@ -19,11 +19,9 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import (
-    PAGE_TIMEOUT_MS,
     REPO_ROOT,
-    _save_artifacts,
     cell_output_text,
-    open_notebook,
+    module_page,
     run_cell,
 )
 
@@ -52,19 +50,9 @@ CELLS = [
 
 @pytest.fixture(scope="module")
 def nb(browser: Any, lab_server: Any, request: pytest.FixtureRequest) -> Any:
-    lab_server.write_notebook("ux_life.ipynb", CELLS)
-    context = browser.new_context(viewport={"width": 1300, "height": 1000})
-    context.set_default_timeout(PAGE_TIMEOUT_MS)
-    page = context.new_page()
-    console: list[str] = []
-    page.on("console", lambda m: console.append(f"[{m.type}] {m.text}"))
-    open_notebook(page, lab_server.url, "ux_life.ipynb")
-    run_cell(page, 0)
-    page.wait_for_function(f"document.querySelectorAll('{ROWS}').length === 3")
-    yield page
-    if request.session.testsfailed:
-        _save_artifacts(page, console, "test_ux_lifecycle")
-    context.close()
+    with module_page(browser, lab_server, request, "ux_life.ipynb", CELLS) as page:
+        page.wait_for_function(f"document.querySelectorAll('{ROWS}').length === 3")
+        yield page
 
 
 def session(page: Any) -> dict[str, Any]:
