@@ -14,22 +14,59 @@ receive/send thread included) is the kernel's alone. One connection with spoken 
 
 The figure: CPU seconds per second of microphone audio plus CPU seconds per second of
 assistant audio, as a share of one core (target <= 5%, issue 13). One run.
+
+The widget's audio (issue 13's browser figures, each from one run):
+
+* **kernel -> browser bytes**: a :class:`~realtime_nb.notebook.widget.ConversationWidget`
+  whose comm serialises every message like ipykernel (:class:`bench.RecordingComm`) forwards a
+  spoken answer of the same server; "bytes" is what the widget sent for the audio (each
+  ``audio`` / ``audio_done`` message's content frame plus its binary buffers) against the raw
+  PCM16 of the answer (``conv.audio``), target <= 1.05x; "wire" adds the Jupyter envelope
+  (info). Once as the server sends (faster than real time, as the real services do), once
+  with deltas paced at about real time (``chunk_delay``; info).
+* **in Chromium** (a real JupyterLab page, the browser tests' harness as in bench_render,
+  with Chromium's fake microphone fed from a generated WAV of noise bursts):
+  - first audio delta in the kernel (``received_at`` of the item's first
+    ``response.output_audio.delta``) to the first sample rendered by the page's player (the
+    moment the page gets the player worklet's report that the item started), over
+    ``ANSWERS`` answers, target median <= 30 ms;
+  - ``speech_started`` in the kernel to playback stopped in the page (the player worklet's
+    answer to the stop), hands-free (server VAD) while a long answer plays, target <= 50 ms;
+  - browser -> kernel microphone bytes while hands-free streams: each ``mic`` message's
+    content part plus its buffer as the page's WebSocket frames carry them (parsed from
+    JupyterLab's v1 kernel protocol) against the PCM16 it carries, target <= 1.05x; the
+    whole frames (info);
+  - kernel -> browser audio in the page's received frames (info, a cross-check).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import statistics
+import struct
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+import wave
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from bench import REPO_ROOT, Row
+from bench import REPO_ROOT, RecordingComm, Row, fmt_ms
 
 SECONDS = 30
 QUICK_SECONDS = 8
 CHUNK_MS = 40
 RATE = 24000
 TARGET = 0.05
+BYTES_TARGET = 1.05
+FIRST_SAMPLE_TARGET_MS = 30.0
+STOP_TARGET_MS = 50.0
+ANSWERS = 9
+QUICK_ANSWERS = 5
 
 _WORDS = ("the quick brown fox jumps over a lazy dog while seven bright lanterns glow "
           "along the quiet river and a distant bell rings twice before the evening rain").split()
@@ -48,6 +85,13 @@ def _server() -> tuple[subprocess.Popen[str], str]:
 
 
 def run(quick: bool = False) -> dict[str, Any]:
+    out = cpu(quick)
+    out["widget"] = widget_bytes()
+    out["page"] = page(quick)
+    return out
+
+
+def cpu(quick: bool = False) -> dict[str, Any]:
     import numpy as np
 
     import realtime_nb as rnb
@@ -91,6 +135,299 @@ def run(quick: bool = False) -> dict[str, Any]:
     }
 
 
+# -------------------------------------------------------------------------------------------
+# kernel -> browser bytes, from the widget's comm
+
+
+class _AudioComm(RecordingComm):
+    """A :class:`bench.RecordingComm` that also sums, for the audio messages alone, the content
+    frame, the binary buffers and the whole wire message."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.audio = {"messages": 0, "content": 0, "buffers": 0, "wire": 0}
+        super().__init__(**kwargs)
+
+    def publish_msg(self, msg_type: str, data: Any = None, metadata: Any = None,
+                    buffers: Any = None, **keys: Any) -> None:
+        content = (data or {}).get("content") if (data or {}).get("method") == "custom" else None
+        kind = content.get("kind") if isinstance(content, dict) else None
+        with self.lock:
+            before = (self.content_bytes, self.wire_bytes)
+        super().publish_msg(msg_type, data, metadata, buffers, **keys)
+        if kind in ("audio", "audio_done"):
+            with self.lock:
+                a = self.audio
+                a["messages"] += 1
+                a["content"] += self.content_bytes - before[0]
+                a["buffers"] += sum(len(b) for b in buffers or ())
+                a["wire"] += self.wire_bytes - before[1]
+
+
+@contextlib.contextmanager
+def _audio_comms() -> Iterator[list[_AudioComm]]:
+    """Widgets created inside get an :class:`_AudioComm` (``widget.comm``)."""
+    import comm
+
+    made: list[_AudioComm] = []
+    original = comm.create_comm
+
+    def create(*args: Any, **kwargs: Any) -> Any:
+        c = _AudioComm(**kwargs)
+        made.append(c)
+        return c
+
+    comm.create_comm = create
+    try:
+        yield made
+    finally:
+        comm.create_comm = original
+
+
+def _forwarded(url: str, text: str) -> dict[str, Any]:
+    """One spoken answer through a widget: what its comm sent for the audio."""
+    import realtime_nb as rnb
+    from realtime_nb.notebook.widget import ConversationWidget
+
+    conv = rnb.connect(url=url, timeout=120)
+    try:
+        conv.update_session(output_modalities=["audio"])
+        with _audio_comms():
+            widget = ConversationWidget(conv)
+        conv.create(text)
+        t0 = time.perf_counter()
+        item = conv.respond().items[0]
+        wall = time.perf_counter() - t0
+        time.sleep(0.5)  # the last held chunks and audio_done
+        pcm = len(conv.audio(item.id).samples) * 2
+        a = dict(widget.comm.audio)
+        widget.close()
+    finally:
+        conv.close()
+    return {**a, "pcm": pcm, "seconds": pcm / 2 / RATE, "wall_s": wall,
+            "bytes_ratio": (a["content"] + a["buffers"]) / pcm, "wire_ratio": a["wire"] / pcm}
+
+
+def widget_bytes() -> dict[str, Any]:
+    proc, url = _server()
+    text = " ".join(_WORDS[i % len(_WORDS)] for i in range(40))
+    try:
+        burst = _forwarded(url, text)
+        # about real time: an 80 ms audio delta and about one transcript delta between each
+        paced = _forwarded(f"{url}?chunk_delay=0.04", text)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    return {"burst": burst, "paced": paced}
+
+
+# -------------------------------------------------------------------------------------------
+# in Chromium
+
+
+def _wav(path: Path, rate: int = 48000) -> Path:
+    """1 s of silence, 2 s of noise bursts, 3 s of silence (the fake microphone loops it)."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    parts = [np.zeros(rate)]
+    for _ in range(7):
+        parts += [rng.normal(0, 0.2, int(0.25 * rate)), np.zeros(int(0.06 * rate))]
+    parts.append(np.zeros(3 * rate))
+    pcm = (np.clip(np.concatenate(parts), -1, 1) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(rate)
+        f.writeframes(pcm.tobytes())
+    return path
+
+
+def _v1_frame(data: bytes) -> tuple[dict[str, Any], int, int] | None:
+    """A JupyterLab v1 kernel WebSocket frame (offsets, channel, header, parent header,
+    metadata, content, buffers): ``(content, content bytes, buffer bytes)``, or None."""
+    if len(data) < 8:
+        return None
+    n = struct.unpack_from("<Q", data, 0)[0]
+    if n < 6 or 8 * (n + 1) > len(data):
+        return None
+    offsets = [*struct.unpack_from(f"<{n}Q", data, 8), len(data)]
+    content = data[offsets[4]: offsets[5]]
+    try:
+        msg = json.loads(content)
+    except ValueError:
+        return None
+    return msg, len(content), len(data) - offsets[5]
+
+
+class _Frames:
+    """Sums the page's kernel WebSocket frames that carry widget custom messages of some kinds."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.sums: dict[str, dict[str, int]] = {}
+        self.on = True
+
+    def add(self, payload: Any) -> None:
+        if not self.on or isinstance(payload, str):
+            return
+        got = _v1_frame(bytes(payload))
+        if got is None:
+            return
+        msg, content, buffers = got
+        data = msg.get("data") if isinstance(msg, dict) else None
+        inner = data.get("content") if isinstance(data, dict) else None
+        kind = inner.get("kind") if isinstance(inner, dict) else None
+        if kind not in ("mic", "audio", "audio_done"):
+            return
+        with self.lock:
+            d = self.sums.setdefault(kind, {"messages": 0, "content": 0, "buffers": 0,
+                                            "frames": 0})
+            d["messages"] += 1
+            d["content"] += content
+            d["buffers"] += buffers
+            d["frames"] += len(payload)
+
+
+#: The answers' deltas about as fast as they play (an 80 ms audio delta and about one
+#: transcript delta every 40 ms): a real service streams while it speaks.
+PACED = "chunk_delay=0.04"
+
+
+def _cells(url: str) -> list[str]:
+    """Two conversations, each with its widget: ``fast`` gets its deltas as the embedded server
+    sends them (a whole answer within ~50 ms), ``conv`` at about real time (:data:`PACED`)."""
+    setup = f"""
+import json, time
+import realtime_nb as rnb
+fast = rnb.connect(url={url!r})
+conv = rnb.connect(url={url + "?" + PACED!r})
+for c in (fast, conv):
+    c.update_session(output_modalities=["audio"], input_transcription="whisper-1")
+    c.widget.mic_processing = False
+def answer(c):
+    c.create("Hi.")
+    iid = c.respond().items[0].id
+    print(json.dumps({{"item": iid, "first_delta": c._audio.first_audio[iid]}}))
+fast.widget
+"""
+    long = ("conv.create(" + repr(" ".join(_WORDS) * 2) + ")\n"
+            "conv.respond(wait=False)")
+    report = """
+v = conv.widget._voice
+print(json.dumps({"speech": v.speech_started, "played": v.played, "interrupts": v.interrupts,
+                  "mic_bytes": v.mic_bytes, "mic_messages": v.mic_messages}))
+"""
+    return [setup, "conv.widget", "answer(fast)", "answer(conv)", long, report]
+
+
+_WALL = "() => performance.timeOrigin + performance.now() - Date.now()"
+ROOT = ".rnb-root"
+
+
+def _first_samples(pg: Any, h: Any, cell: int, view: int, n: int) -> dict[str, list[float]]:
+    """Run the answer cell ``n`` times; for each, the page's times (ms after the kernel got
+    the first delta) of the first chunk arriving, the first sample rendered, and the worklet's
+    report of it reaching the page."""
+    out: dict[str, list[float]] = {"chunk": [], "sample": [], "report": []}
+    root = pg.locator(ROOT).nth(view)
+    for _ in range(n):
+        h.run_cell(pg, cell)
+        got = json.loads(h.cell_output_text(pg, cell).strip().splitlines()[-1])
+        root.locator(".rnb-voice").wait_for()
+        pg.wait_for_function(
+            "([sel, i, id]) => (document.querySelectorAll(sel)[i].dataset.firstSample || '')"
+            ".startsWith(id + ' ')", arg=[ROOT, view, got["item"]])
+        first = root.get_attribute("data-first-sample").split()
+        skew = pg.evaluate(_WALL)  # the page's clock against Date.now()
+        wall, arrived, reported = (float(x) - skew - got["first_delta"] * 1000
+                                   for x in first[1:])
+        out["sample"].append(wall)
+        out["chunk"].append(arrived)
+        out["report"].append(reported)
+        pg.wait_for_function("([sel, i]) => document.querySelectorAll(sel)[i]"
+                             ".dataset.audioState === 'idle'", arg=[ROOT, view])
+    return out
+
+
+def page(quick: bool = False) -> dict[str, Any]:
+    from playwright.sync_api import sync_playwright
+
+    from bench.bench_render import harness
+
+    h = harness()
+    answers = QUICK_ANSWERS if quick else ANSWERS
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="rnb-bench-audio-") as tmp:
+        wav = _wav(Path(tmp) / "speech.wav")
+        # the Realtime server in a process of its own, as a real service is: the kernel's
+        # threads do only the kernel's work
+        proc, url = _server()
+        server = h.start_lab_server(Path(tmp) / "lab")
+        frames_in, frames_out = _Frames(), _Frames()
+        try:
+            server.write_notebook("voice.ipynb", _cells(url))
+            pw = sync_playwright().start()
+            try:
+                browser = pw.chromium.launch(executable_path=h.CHROMIUM, args=[
+                    *h.CHROMIUM_ARGS, "--use-fake-ui-for-media-stream",
+                    "--use-fake-device-for-media-stream",
+                    f"--use-file-for-fake-audio-capture={wav}"])
+                context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                context.set_default_timeout(60_000)
+                pg = context.new_page()
+                pg.on("websocket", lambda ws: (ws.on("framereceived", frames_in.add),
+                                               ws.on("framesent", frames_out.add)))
+                h.open_notebook(pg, server.url, "voice.ipynb")
+                h.run_cell(pg, 0)
+                h.run_cell(pg, 1)
+                pg.wait_for_function("(sel) => document.querySelectorAll(sel).length === 2",
+                                     arg=f"{ROOT}[data-loaded='true'] .rnb-talk")
+                for view in (0, 1):  # a gesture in each widget: its player is ready
+                    pg.locator(f"{ROOT} .rnb-header").nth(view).click()
+                out["fast"] = _first_samples(pg, h, 2, 0, answers)
+                out["paced"] = _first_samples(pg, h, 3, 1, answers)
+                out["latency"] = pg.evaluate(
+                    "async () => { const c = new AudioContext({sampleRate: 24000});"
+                    " await new Promise((r) => setTimeout(r, 300));"
+                    " const l = [c.outputLatency, c.baseLatency]; c.close(); return l; }")
+                frames_in.on = False
+                # barge-in: hands-free while a long answer plays; the microphone streams on
+                root = pg.locator(ROOT).nth(1)
+                h.run_cell(pg, 4)
+                pg.wait_for_function("(sel) => document.querySelectorAll(sel)[1]"
+                                     ".dataset.audioItem", arg=ROOT)
+                pg.wait_for_timeout(300)
+                hands_free = root.get_by_role("button", name="Hands-free")
+                hands_free.click()
+                pg.wait_for_function("(sel) => !document.querySelectorAll(sel)[1]"
+                                     ".dataset.audioItem", arg=ROOT, timeout=30_000)
+                pg.wait_for_timeout(4000)  # more microphone, for its bytes
+                hands_free.click()
+                pg.wait_for_timeout(500)
+                out["mic_sent_samples"] = int(root.get_attribute("data-mic-sent-samples") or 0)
+                h.run_cell(pg, 5)
+                out["kernel"] = json.loads(h.cell_output_text(pg, 5).strip().splitlines()[-1])
+                browser.close()
+            finally:
+                pw.stop()
+        finally:
+            h.stop_lab_server(server)
+            proc.terminate()
+            proc.wait(10)
+    out["frames_in"] = frames_in.sums
+    out["frames_out"] = frames_out.sums
+    k = out["kernel"]
+    item = next((i for i, _, why in k["interrupts"] if why == "speech_started"), None)
+    stopped = (k["played"].get(item) or {}).get("stopped") if item else None
+    if stopped and k["speech"]:
+        out["stop_ms"] = (stopped["stopped_at"] - k["speech"][0]) * 1000
+        out["stop_asked_ms"] = (stopped["asked_at"] - k["speech"][0]) * 1000
+    else:
+        out["stop_ms"] = out["stop_asked_ms"] = float("nan")
+    out["interrupts"] = k["interrupts"]
+    return out
+
+
 def rows(r: dict[str, Any]) -> list[Row]:
     return [
         Row(f"voice: kernel CPU per s of two-way audio ({CHUNK_MS} ms mic chunks in, 80 ms "
@@ -103,4 +440,64 @@ def rows(r: dict[str, Any]) -> list[Row]:
         Row(f"voice: {r['out_seconds']:.1f} s of assistant audio received "
             f"({r['out_deltas']} deltas, {r['voice']})", f"{r['out_cpu_s'] * 1e3:.0f} ms CPU",
             f"wall {r['out_wall_s'] * 1e3:.0f} ms"),
+        *_widget_rows(r["widget"]),
+        *_page_rows(r["page"]),
+    ]
+
+
+def _widget_rows(w: dict[str, Any]) -> list[Row]:
+    b, p = w["burst"], w["paced"]
+    return [
+        Row(f"voice: kernel -> browser bytes of {b['seconds']:.1f} s of assistant audio "
+            f"({b['messages']} messages)", f"{b['content'] + b['buffers']:,} B",
+            f"PCM {b['pcm']:,} B", f"{b['bytes_ratio']:.3f}", f"<= {BYTES_TARGET}x",
+            b["bytes_ratio"] <= BYTES_TARGET),
+        Row("voice: the same with the Jupyter envelope (wire)", f"{b['wire']:,} B",
+            f"PCM {b['pcm']:,} B", f"{b['wire_ratio']:.3f}"),
+        Row(f"voice: kernel -> browser, deltas paced at about real time ({p['messages']} "
+            f"messages, {p['wall_s']:.1f} s)", f"{p['content'] + p['buffers']:,} B",
+            f"PCM {p['pcm']:,} B", f"{p['bytes_ratio']:.3f}",
+            f"wire {p['wire_ratio']:.3f}"),
+    ]
+
+
+def _page_rows(p: dict[str, Any]) -> list[Row]:
+    mic = p["frames_out"].get("mic", {"messages": 0, "content": 0, "buffers": 0, "frames": 0})
+    pcm = mic["buffers"] or 1
+    mic_ratio = (mic["content"] + mic["buffers"]) / pcm
+    audio = p["frames_in"].get("audio", {"messages": 0, "content": 0, "buffers": 0,
+                                         "frames": 0})
+    lat = p.get("latency") or [0, 0]
+    stop = p["stop_ms"]
+    out = []
+    for key, how, target in (("paced", "deltas at about real time", True),
+                             ("fast", "a whole answer's deltas within ~50 ms", False)):
+        f = p[key]
+        med = statistics.median(f["sample"])
+        out.append(Row(
+            f"voice: first audio delta in the kernel -> first sample in Chromium's player, "
+            f"{how} (median of {len(f['sample'])})", fmt_ms(med),
+            f"chunk in the page {statistics.median(f['chunk']):.1f} ms",
+            f"{min(f['sample']):.0f}..{max(f['sample']):.0f} ms",
+            f"<= {FIRST_SAMPLE_TARGET_MS:.0f} ms" if target else "",
+            med <= FIRST_SAMPLE_TARGET_MS if target else None))
+    return [
+        *out,
+        Row("voice: speech_started in the kernel -> playback stopped in Chromium (hands-free)",
+            fmt_ms(stop), f"stop asked in the page {p['stop_asked_ms']:.1f} ms", "",
+            f"<= {STOP_TARGET_MS:.0f} ms", stop <= STOP_TARGET_MS),
+        Row(f"voice: browser -> kernel microphone bytes ({mic['messages']} messages of "
+            f"{mic['buffers'] // max(1, mic['messages']) // 2} samples)",
+            f"{mic['content'] + mic['buffers']:,} B", f"PCM {mic['buffers']:,} B",
+            f"{mic_ratio:.3f}", f"<= {BYTES_TARGET}x", mic_ratio <= BYTES_TARGET),
+        Row("voice: the same as whole WebSocket frames (wire)", f"{mic['frames']:,} B",
+            f"PCM {mic['buffers']:,} B", f"{mic['frames'] / pcm:.3f}"),
+        Row(f"voice: kernel -> browser audio in the page's frames ({audio['messages']} "
+            "messages)", f"{audio['content'] + audio['buffers']:,} B",
+            f"PCM {audio['buffers']:,} B",
+            f"{(audio['content'] + audio['buffers']) / max(1, audio['buffers']):.3f}",
+            f"frames {audio['frames'] / max(1, audio['buffers']):.3f}"),
+        Row("voice: Chromium's output latency (subtracted from what was heard)",
+            f"{(lat[0] + lat[1]) * 1e3:.1f} ms", f"output {lat[0] * 1e3:.1f} + base "
+            f"{lat[1] * 1e3:.1f} ms"),
     ]

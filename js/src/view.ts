@@ -187,7 +187,16 @@ export class ConversationView {
     for (const m of replay) for (const x of this.gate.receive(m)) this.apply(x);
     this.listen("msg:custom", (msg: unknown) => this.receive(msg));
     for (const t of TRAITS) this.listen(`change:${t}`, () => this.traitsChanged(t));
-    this.kernel = watchKernel(this.model, () => this.traitsChanged("kernel"));
+    // only a kernel that went away changes what is shown: "busy" is read when needed, and it
+    // flips twice for every browser message (the microphone sends ~12 a second)
+    let gone = "";
+    this.kernel = watchKernel(this.model, () => {
+      if (this.kernel && this.kernel.gone !== gone) {
+        gone = this.kernel.gone;
+        this.traitsChanged("kernel");
+      }
+    });
+    gone = this.kernel.gone;
     this.session.setServer(this.sessionTrait());
     this.traitsChanged("status");
     this.paintNow();

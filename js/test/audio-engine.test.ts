@@ -243,17 +243,20 @@ describe("push-to-talk", () => {
     const chunk = new Int16Array(1024).fill(7).buffer;
     capture.port.reply({ type: "chunk", pcm: chunk, level: -20 });
     expect(roots[0]!.dataset.micLevel).toBe("-20");
+    capture.port.reply({ type: "chunk", pcm: new Int16Array(1024).buffer, level: -20 });
+    capture.port.reply({ type: "chunk", pcm: new Int16Array(1024).buffer, level: -20 });
     const up = engine.talkUp();
     await tick();
     const flush = capture.port.last("flush");
     capture.port.reply({ type: "chunk", pcm: new Int16Array(100).buffer, level: -30 });
     capture.port.reply({ type: "flushed", id: flush.id });
     await up;
+    // two chunks a message; the rest and the partial one before "ptt up"
     expect(model.kinds().filter((k) => k !== "played started")).toEqual(["played stopped", "ptt down", "mic", "mic", "ptt up"]);
     const sentBuffers = model.buffers.filter((b) => b.length);
-    expect(sentBuffers.map((b) => (b[0] as ArrayBuffer).byteLength)).toEqual([2048, 200]);
+    expect(sentBuffers.map((b) => b.map((x) => (x as ArrayBuffer).byteLength))).toEqual([[2048, 2048], [2048, 200]]);
     expect(sentBuffers[0]![0]).toBe(chunk); // the worklet's whole buffer, as is
-    expect(roots[1]!.dataset.micSentSamples).toBe("1124");
+    expect(roots[1]!.dataset.micSentSamples).toBe(String(3 * 1024 + 100));
   });
 
   it("T held in the widget talks; in a text field it is a letter", async () => {
@@ -280,11 +283,15 @@ describe("hands-free", () => {
     expect(model.sent[0]).toEqual({ kind: "voice_mode", mode: "vad" });
     const capture = fake.nodes.find((n) => n.name === "rnb-capture")!;
     capture.port.reply({ type: "chunk", pcm: new Int16Array(1024).buffer, level: -10 });
+    expect(model.kinds()).toEqual(["voice_mode"]); // two chunks a message
+    capture.port.reply({ type: "chunk", pcm: new Int16Array(1024).buffer, level: -10 });
+    capture.port.reply({ type: "chunk", pcm: new Int16Array(1024).buffer, level: -10 });
     expect(model.kinds()).toEqual(["voice_mode", "mic"]);
     model.set("voice", { ...VOICE, mode: "vad" });
     expect(roots[0]!.dataset.voiceMode).toBe("vad");
     expect(roots[0]!.querySelector<HTMLElement>(".rnb-talk")!.hidden).toBe(true);
     await engine.setHandsFree(false);
+    expect(model.kinds()).toEqual(["voice_mode", "mic", "mic", "voice_mode"]); // the last one sent
     expect(model.sent.at(-1)).toEqual({ kind: "voice_mode", mode: "ptt" });
     expect(roots[0]!.dataset.micState).toBe("off");
   });

@@ -91,9 +91,11 @@ class Voice:
         #: what went each way (tests and benchmarks read them)
         self.audio_messages = 0
         self.audio_bytes = 0
+        self.mic_messages = 0
         self.mic_chunks = 0
         self.mic_bytes = 0
         self.interrupts: list[tuple[str, int, str]] = []  # (item, audio_end_ms, why)
+        self.speech_started: list[float] = []  # when each speech_started arrived
         self.played: dict[str, dict[str, Any]] = {}  # item -> the browser's last reports
 
     def attach(self) -> None:
@@ -182,6 +184,7 @@ class Voice:
         self.audio_messages += 1
         self.audio_bytes += len(pcm)
 
+
     def _finish(self, item_id: str) -> None:
         s = self._streams.get(item_id)
         if s is None or s.done:
@@ -212,6 +215,7 @@ class Voice:
         and its item truncated where the browser says it was heard (or, failing an answer,
         where the kernel estimates it was)."""
         self._send({"kind": "audio_stop", "reason": "speech_started"})
+        self.speech_started.append(when)
         playing = [i for i, s in self._streams.items()
                    if i not in self._interrupted and not s.stopped and s.playing_at(when)]
         for item_id in playing:
@@ -278,10 +282,12 @@ class Voice:
         return True
 
     def _mic(self, buffers: Any) -> None:
-        pcm = b"".join(bytes(b) for b in buffers or ())
+        chunks = [bytes(b) for b in buffers or ()]
+        pcm = b"".join(chunks)
         if not pcm or len(pcm) % 2:
             return
-        self.mic_chunks += 1
+        self.mic_messages += 1
+        self.mic_chunks += len(chunks)
         self.mic_bytes += len(pcm)
         if self._ptt_down:
             self._ptt_bytes += len(pcm)

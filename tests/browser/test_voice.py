@@ -49,6 +49,7 @@ w.mic_processing = False
 
 def state():
     out = {"items": [], "mic_bytes": w._voice.mic_bytes, "mic_chunks": w._voice.mic_chunks,
+           "mic_messages": w._voice.mic_messages,
            "interrupts": w._voice.interrupts, "played": w._voice.played,
            "truncates": [e["payload"].get("audio_end_ms") for e in conv.log
                          if e["type"] == "conversation.item.truncate"],
@@ -165,7 +166,9 @@ def test_push_to_talk_then_the_answer_plays_to_the_end(page, lab_server, open_no
     u, a = st["items"]
     assert u["role"] == "user" and "of speech" in u["text"]
     sent = int(attr(page, "data-mic-sent-samples") or 0)
-    assert st["mic_bytes"] == 2 * sent and st["mic_chunks"] >= 50  # 1024-sample chunks
+    # every sample the page captured, in 1024-sample chunks, two a message
+    assert st["mic_bytes"] == 2 * sent and st["mic_chunks"] >= 50
+    assert st["mic_messages"] == (st["mic_chunks"] + 1) // 2
     assert u["samples"] > RATE * 2 and u["rms"] > 1000  # the noise bursts came through
     assert level > -100
     assert a["role"] == "assistant" and a["samples"] > 0

@@ -20,6 +20,12 @@ import { Resampler } from "./resample";
 
 /** Microphone chunk: 1024 samples (42.7 ms at 24 kHz). */
 export const MIC_CHUNK_MS = 1024 / 24;
+/** Chunks per message to the kernel (85 ms of audio a message). Every browser message costs
+ * the page's main thread ~20 ms in JupyterLab on a slow machine (the kernel goes busy and idle
+ * for each, and the page updates its status UI twice): one chunk a message (23 a second) kept
+ * it ~80% busy and delayed the kernel's messages (audio, "stop") by ~40 ms at the median;
+ * two a message, ~45% and ~25 ms (measured in Chromium on 2 cores; PROTOCOL.md "Audio"). */
+export const MIC_CHUNKS_PER_MESSAGE = 2;
 /** How often the played position of a live item is reported to the kernel. */
 export const PROGRESS_MS = 500;
 /** The microphone closes this long after the last push-to-talk (a browser shows it in use). */
@@ -50,15 +56,17 @@ export interface EngineState {
   mode: "ptt" | "vad";
   /** Hands-free: the microphone streams all the time and the server detects turns. */
   handsFree: boolean;
-  /** The live item whose first sample the player rendered last, and when (wall ms, as the
-   * page received the worklet's report). */
-  firstSample: { item: string; wall: number } | null;
+  /** The live item whose first sample the player rendered last: when it was rendered (wall
+   * ms), when the page got the worklet's report of it, and when the page received the item's
+   * first chunk. */
+  firstSample: { item: string; wall: number; reported: number; arrived: number } | null;
   /** A message about playback (a fetch that failed, no Web Audio). */
   notice: string;
 }
 
 interface Live {
   item: string;
+  arrived: number; // wall ms of the first chunk
   rate: number;
   received: number;
   done: boolean;
@@ -98,6 +106,7 @@ export class AudioEngine {
   private fetches = new Map<string, string>(); // request id -> item id
   private pttSending = false;
   private pttBuffer: ArrayBuffer[] = [];
+  private micOut: ArrayBuffer[] = [];
   private chain: Promise<void> = Promise.resolve();
   private micTimer: ReturnType<typeof setTimeout> | null = null;
   private destroyed = false;
@@ -183,7 +192,7 @@ export class AudioEngine {
     if (!item || !view || view.byteLength < 2) return;
     let live = this.lives.get(item);
     if (!live) {
-      live = { item, rate, received: 0, done: false, started: false, ended: false, stopped: false, played: 0, reported: 0, chunks: [] };
+      live = { item, arrived: this.platform.now(), rate, received: 0, done: false, started: false, ended: false, stopped: false, played: 0, reported: 0, chunks: [] };
       this.lives.set(item, live);
     }
     if (live.stopped || live.done) return;
@@ -240,7 +249,9 @@ export class AudioEngine {
       live.started = true;
       live.reported = this.platform.now();
       this.state.playing = live.item;
-      this.state.firstSample = { item: live.item, wall: this.platform.now() };
+      const reported = this.platform.now();
+      const wall = Math.max(live.arrived, Math.min(reported, this.player.renderedAt(frame + e.at)));
+      this.state.firstSample = { item: live.item, wall, reported, arrived: live.arrived };
       const heardAt = this.player.wallOf(frame + e.at);
       this.send({ kind: "played", event: "started", item_id: live.item, started_at: heardAt / 1000, rate: live.rate });
     } else if (e.type === "ended") {
@@ -268,7 +279,10 @@ export class AudioEngine {
     this.state.playing = null;
     this.changed();
     if (!liveIds.length && replay === null) return Promise.resolve();
-    return this.player.stop(replay === null ? liveIds : [...liveIds, replay]).then((stopped) => {
+    const asked = this.platform.now();
+    return this.player.stop(replay === null ? liveIds : [...liveIds, replay]).then(({ stopped, frame }) => {
+      // when the player stopped rendering them (the page may learn it later)
+      const at = Math.min(this.platform.now(), frame === null ? Infinity : this.player.renderedAt(frame));
       for (const e of stopped) {
         const live = this.lives.get(e.stream);
         if (!live) continue;
@@ -276,6 +290,7 @@ export class AudioEngine {
         this.send({
           kind: "played", event: "stopped", item_id: live.item, samples: this.heard(e.played, live),
           played: e.played, received: live.received, rate: live.rate, barge_in: true, reason,
+          asked_at: asked / 1000, stopped_at: Math.max(asked, at) / 1000,
         });
       }
       this.state.played = this.player.total;
@@ -388,6 +403,7 @@ export class AudioEngine {
     return this.serial(async () => {
       if (!this.pttSending) return;
       await this.mic.flush();
+      this.flushMic();
       this.pttSending = false;
       this.send({ kind: "ptt", down: false });
       this.clearMicTimer();
@@ -409,6 +425,7 @@ export class AudioEngine {
           this.send({ kind: "voice_mode", mode: "ptt" });
         }
       } else {
+        this.flushMic();
         this.state.handsFree = false;
         this.stopMic();
         this.send({ kind: "voice_mode", mode: "ptt" });
@@ -449,7 +466,16 @@ export class AudioEngine {
 
   private sendMic(pcm: ArrayBuffer): void {
     this.state.sent += pcm.byteLength >> 1;
-    this.send({ kind: "mic" }, [pcm]);
+    this.micOut.push(pcm);
+    if (this.micOut.length >= MIC_CHUNKS_PER_MESSAGE) this.flushMic();
+  }
+
+  /** One message of the chunks waiting, each its own whole buffer. */
+  private flushMic(): void {
+    if (!this.micOut.length) return;
+    const buffers = this.micOut;
+    this.micOut = [];
+    this.send({ kind: "mic" }, buffers);
   }
 
   private clearMicTimer(): void {

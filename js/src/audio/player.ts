@@ -15,6 +15,12 @@ export interface Tick {
   current: { stream: string; played: number } | null;
 }
 
+export interface Stopped {
+  stopped: PlayerEvent[];
+  /** The first frame not rendered for them (null: no answer). */
+  frame: number | null;
+}
+
 interface StopReply {
   type: "stopped";
   id: number;
@@ -27,7 +33,10 @@ export class Player {
   ctx: ContextLike | null = null;
   private node: NodeLike | null = null;
   private pending: [unknown, Transferable[]][] = [];
-  private stops = new Map<number, (events: PlayerEvent[]) => void>();
+  private stops = new Map<number, (s: Stopped) => void>();
+  /** Recent (page time of a report - context time of its frame), ms: the smallest is the
+   * report that waited least for the page's main thread (see renderedAt). */
+  private offsets: number[] = [];
   private nextStop = 1;
   /** Samples played by contexts closed before this one (the total survives a rate change). */
   private base = 0;
@@ -97,17 +106,17 @@ export class Player {
   }
 
   /** Stop streams (all with null); resolves with what each had played. */
-  stop(streams: string[] | null): Promise<PlayerEvent[]> {
-    if (!this.ctx) return Promise.resolve([]);
+  stop(streams: string[] | null): Promise<Stopped> {
+    if (!this.ctx) return Promise.resolve({ stopped: [], frame: null });
     const id = this.nextStop++;
-    const done = new Promise<PlayerEvent[]>((resolve) => this.stops.set(id, resolve));
+    const done = new Promise<Stopped>((resolve) => this.stops.set(id, resolve));
     this.post({ cmd: "stop", id, streams });
     // a context that never runs (suspended, closed) never answers: do not hang
     setTimeout(() => {
       const r = this.stops.get(id);
       if (r) {
         this.stops.delete(id);
-        r([]);
+        r({ stopped: [], frame: null });
       }
     }, 500);
     return done;
@@ -147,17 +156,37 @@ export class Player {
     this.ctx = null;
     this.node = null;
     this.pending = [];
-    for (const r of this.stops.values()) r([]);
+    for (const r of this.stops.values()) r({ stopped: [], frame: null });
+    this.offsets = [];
     this.stops.clear();
+  }
+
+  /** By when the worklet had rendered context frame `frame`, as wall-clock ms. The worklet
+   * has no clock of its own; its reports reach the page when the page's main thread is free,
+   * so each report's (arrival - frame time) is the true offset plus a wait: the smallest of
+   * the recent ones is the offset, to within one render quantum, which is added (an estimate
+   * that errs late, never early). */
+  renderedAt(frame: number): number {
+    const c = this.ctx;
+    if (!c || this.offsets.length === 0) return this.platform.now();
+    const offset = Math.min(...this.offsets);
+    return this.platform.now() - this.platform.perfNow() + offset + ((frame + 128) * 1000) / c.sampleRate;
+  }
+
+  private noteClock(frame: number): void {
+    if (!this.ctx) return;
+    this.offsets.push(this.platform.perfNow() - (frame * 1000) / this.ctx.sampleRate);
+    if (this.offsets.length > 200) this.offsets.shift();
   }
 
   private message(m: Tick | StopReply): void {
     if (!m || typeof m !== "object") return;
     this.lastTotal = m.total;
+    if (m.type === "tick") this.noteClock(m.frame);
     if (m.type === "stopped") {
       const r = this.stops.get(m.id);
       this.stops.delete(m.id);
-      r?.(m.stopped);
+      r?.({ stopped: m.stopped, frame: m.frame });
       this.onTick({ type: "tick", frame: m.frame, total: m.total, events: [], current: null });
       return;
     }

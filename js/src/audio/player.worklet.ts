@@ -4,8 +4,8 @@
 //
 // Messages in: {cmd: "push", stream, data: Float32Array} | {cmd: "done", stream} |
 // {cmd: "stop", id, streams: string[] | null}.
-// Messages out: {type: "tick", frame, total, events, current} at least every REPORT_FRAMES
-// while something plays (and at once when a stream starts or ends), and
+// Messages out: {type: "tick", frame, total, events, current} every 50 ms while something
+// plays (every 0.5 s when idle; at once when a stream starts or ends), and
 // {type: "stopped", id, frame, total, stopped} in answer to "stop".
 
 import { type PlayerEvent, PlayerQueue } from "./queue";
@@ -27,6 +27,7 @@ export interface PlayerCmd {
 
 function define(): unknown {
   const REPORT_FRAMES = Math.round(sampleRate * 0.05);
+  const IDLE_REPORT_FRAMES = Math.round(sampleRate * 0.5); // the page maps its clock on them
   return class Player extends AudioWorkletProcessor {
     private readonly q = new PlayerQueue({
       prebuffer: Math.round(sampleRate * 0.05),
@@ -56,7 +57,8 @@ function define(): unknown {
       const events: PlayerEvent[] = this.q.render(out);
       for (let c = 1; c < channels.length; c++) channels[c]!.set(out);
       const busy = this.q.busy;
-      if (events.length || ((busy || this.wasBusy) && currentFrame - this.lastReport >= REPORT_FRAMES)) {
+      const every = busy || this.wasBusy ? REPORT_FRAMES : IDLE_REPORT_FRAMES;
+      if (events.length || currentFrame - this.lastReport >= every) {
         this.lastReport = currentFrame;
         this.port.postMessage({ type: "tick", frame: currentFrame, total: this.q.total, events, current: this.q.current() });
       }

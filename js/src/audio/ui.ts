@@ -32,6 +32,7 @@ export class VoiceBar {
   private live = true;
   private keyHeld = false;
   private last = "";
+  private readonly attrs = new Map<string, string | number | boolean | null>();
 
   constructor(
     model: ModelLike,
@@ -172,19 +173,23 @@ export class VoiceBar {
     if (!e) return;
     const s = e.state;
     const root = this.root;
-    setAttr(root, "data-played-samples", s.played);
-    setAttr(root, "data-audio-state", s.audio);
-    setAttr(root, "data-mic-state", s.mic);
-    setAttr(root, "data-mic-level", Math.round(s.level));
-    setAttr(root, "data-mic-sent-samples", s.sent);
-    setAttr(root, "data-voice-mode", s.handsFree ? "vad" : s.mode);
-    setAttr(root, "data-talking", s.talking);
-    setAttr(root, "data-replaying", s.replaying);
-    setAttr(root, "data-audio-item", s.playing);
-    setAttr(root, "data-first-sample", s.firstSample ? `${s.firstSample.item} ${s.firstSample.wall.toFixed(1)}` : null);
-    const level = Math.max(0, Math.min(1, (s.level + 60) / 60));
-    this.meter.style.setProperty("--rnb-level", level.toFixed(3));
-    setAttr(this.meter, "aria-valuenow", Math.round(Math.max(-60, s.level)));
+    const first = s.firstSample;
+    this.attr(root, "data-played-samples", s.played);
+    this.attr(root, "data-audio-state", s.audio);
+    this.attr(root, "data-mic-state", s.mic);
+    this.attr(root, "data-mic-level", Math.round(s.level));
+    this.attr(root, "data-mic-sent-samples", s.sent);
+    this.attr(root, "data-voice-mode", s.handsFree ? "vad" : s.mode);
+    this.attr(root, "data-talking", s.talking);
+    this.attr(root, "data-replaying", s.replaying);
+    this.attr(root, "data-audio-item", s.playing);
+    this.attr(root, "data-first-sample", first ? `${first.item} ${first.wall.toFixed(1)} ${first.arrived.toFixed(1)} ${first.reported.toFixed(1)}` : null);
+    const level = Math.round(Math.max(-60, s.level));
+    if (this.attrs.get("level") !== level) {
+      this.attrs.set("level", level);
+      this.meter.style.setProperty("--rnb-level", ((level + 60) / 60).toFixed(3));
+      setAttr(this.meter, "aria-valuenow", level);
+    }
     this.meter.hidden = s.mic !== "on";
 
     const key = [s.audio, s.mic, s.micError?.code, s.talking, s.mode, s.handsFree, s.replaying, s.playing, s.notice, this.live].join("|");
@@ -206,6 +211,13 @@ export class VoiceBar {
         setAttr(b, "aria-pressed", id !== undefined && id === s.replaying ? "true" : "false");
       }
     }
+  }
+
+  /** Set an attribute of the root only when it changes (this runs ~40 times a second). */
+  private attr(el: HTMLElement, name: string, value: string | number | boolean | null): void {
+    if (this.attrs.get(name) === value) return;
+    this.attrs.set(name, value);
+    setAttr(el, name, value);
   }
 
   private statusText(): string {
