@@ -12,7 +12,7 @@ root), never listen.
   gives a user audio item with its transcript, whose audio is what the page captured; the
   assistant's answer plays to its last sample; the player reports its start to the kernel;
 * the play button replays a stored item from the page, and an item whose audio the kernel does
-  not hold is fetched first (``conversation.item.retrieve``);
+  not hold is fetched first (``conversation.item.retrieve``); a refused microphone says so;
 * hands-free (server VAD): speech during the assistant's answer stops playback and truncates
   the item within 100 ms of what the page had played; the list shows the item cut;
 * two views of one widget play once; push-to-talk in one view barges in for both.
@@ -186,6 +186,9 @@ def test_play_button_replays_and_fetches(page, lab_server, open_notebook, run_ce
             "ext = conv.create({'type': 'message', 'role': 'user', 'content': [\n"
             "    {'type': 'input_audio', 'audio': base64.b64encode(tone).decode()}]})\n"
             "conv.create('Say something.'); r = conv.respond(); print(r.items[0].id)")
+    # this page's microphone is refused, as a browser does when the user says no
+    page.add_init_script("navigator.mediaDevices.getUserMedia = () => Promise.reject("
+                         "new DOMException('Permission denied', 'NotAllowedError'));")
     open_voice(page, lab_server, open_notebook, run_cell, "play.ipynb", [made])
     run_cell(page, 2)
     spoken = cell_output_text(page, 2).strip().splitlines()[-1]
@@ -208,6 +211,11 @@ def test_play_button_replays_and_fetches(page, lab_server, open_notebook, run_ce
     assert st["retrieves"] == 1
     assert page.locator(f"{ROOT} .rnb-item[data-item-id='{ext['id']}'] "
                         ".rnb-audio-duration").inner_text() == "0.3 s"
+    # talking without a microphone says why, and sends nothing
+    page.locator(f"{ROOT} .rnb-talk").click()
+    status = page.locator(f"{ROOT} .rnb-voice-status[data-error]")
+    status.filter(has_text="Microphone permission denied").wait_for()
+    assert attr(page, "data-mic-state") == "error" and attr(page, "data-mic-sent-samples") == "0"
 
 
 def test_hands_free_barge_in_truncates_where_the_page_was(page, lab_server, open_notebook,
