@@ -25,16 +25,20 @@ The widget's audio (issue 13's browser figures, each from one run):
   (info). Once as the server sends (faster than real time, as the real services do), once
   with deltas paced at about real time (``chunk_delay``; info).
 * **in Chromium** (a real JupyterLab page, the browser tests' harness as in bench_render,
-  with Chromium's fake microphone fed from a generated WAV of noise bursts):
+  with Chromium's fake microphone fed from a generated WAV of noise bursts; the Realtime server
+  in a process of its own, as a real service is):
   - first audio delta in the kernel (``received_at`` of the item's first
     ``response.output_audio.delta``) to the first sample rendered by the page's player (the
-    moment the page gets the player worklet's report that the item started), over
-    ``ANSWERS`` answers, target median <= 30 ms;
-  - ``speech_started`` in the kernel to playback stopped in the page (the player worklet's
-    answer to the stop), hands-free (server VAD) while a long answer plays, target <= 50 ms;
+    player worklet's frame mapped to the page's clock, js/src/audio/player.ts ``renderedAt``;
+    never before the piece reached the page), over ``ANSWERS`` short answers, median, target
+    <= 30 ms: once with the deltas about as fast as they play (:data:`PACED`: a real service
+    streams while it speaks), and once as the embedded server sends them (a whole answer
+    within ~50 ms, the kernel busy decoding the burst while the first piece travels; info);
+  - ``speech_started`` in the kernel to playback stopped in the page (when the worklet stopped
+    rendering the item), hands-free (server VAD) while a long answer plays, target <= 50 ms;
   - browser -> kernel microphone bytes while hands-free streams: each ``mic`` message's
-    content part plus its buffer as the page's WebSocket frames carry them (parsed from
-    JupyterLab's v1 kernel protocol) against the PCM16 it carries, target <= 1.05x; the
+    content part plus its buffers as the page's WebSocket frames carry them (parsed from
+    JupyterLab's v1 kernel protocol) against the PCM16 they carry, target <= 1.05x; the
     whole frames (info);
   - kernel -> browser audio in the page's received frames (info, a cross-check).
 """
