@@ -1,6 +1,7 @@
 // Test doubles: an in-memory anywidget model and a manual frame scheduler.
 import type { FrameScheduler } from "../src/coalesce";
 import type { ItemView } from "../src/types";
+import { ConversationView } from "../src/view";
 
 type Cb = (...args: any[]) => void;
 
@@ -100,4 +101,17 @@ export function msg(id: string, prev: string | null, text = `text of ${id}`, ext
 
 export function seqIds(prefix = "id"): () => string {
   return () => `${prefix}-${++n}`;
+}
+
+/** A started view on a fresh FakeModel in a host attached to the document; request ids are
+ * `req-1`, `req-2`, ... The caller destroys the view and removes the host. */
+export function mountView(traits: Record<string, unknown> = {}) {
+  const model = new FakeModel(traits);
+  const sched = new ManualScheduler();
+  const host = document.createElement("div");
+  document.body.append(host);
+  let n = 0;
+  const view = new ConversationView(model, host, { scheduler: sched, newId: () => `req-${++n}` });
+  view.start();
+  return { model, sched, host, view };
 }

@@ -4,8 +4,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import widget from "../src/widget";
 import type { ItemView, ToolView } from "../src/types";
-import { ConversationView } from "../src/view";
-import { FakeModel, ManualScheduler } from "./helpers";
+import { FakeModel, mountView } from "./helpers";
 
 function fc(id: string, prev: string | null, name = "get_weather", args = '{"city":"Oslo"}'): ItemView {
   return { id, type: "function_call", status: "completed", name, call_id: `call_${id}`, arguments: args, previous_item_id: prev, done: true };
@@ -27,13 +26,7 @@ afterEach(() => {
 });
 
 function mk(traits: Record<string, unknown> = {}) {
-  const model = new FakeModel(traits);
-  const sched = new ManualScheduler();
-  const host = document.createElement("div");
-  document.body.append(host);
-  let n = 0;
-  const view = new ConversationView(model, host, { scheduler: sched, newId: () => `req-${++n}` });
-  view.start();
+  const { model, sched, host, view } = mountView(traits);
   cleanup.push(() => {
     view.destroy();
     host.remove();

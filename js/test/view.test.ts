@@ -1,15 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ConversationView } from "../src/view";
-import { FakeModel, ManualScheduler, msg } from "./helpers";
+import { FakeModel, ManualScheduler, mountView, msg } from "./helpers";
 
 function setup(traits: Record<string, unknown> = {}) {
-  const model = new FakeModel(traits);
-  const sched = new ManualScheduler();
-  const host = document.createElement("div");
-  document.body.append(host);
-  let n = 0;
-  const view = new ConversationView(model, host, { scheduler: sched, newId: () => `req-${++n}` });
-  view.start();
+  const { model, sched, host, view } = mountView(traits);
   const frame = () => sched.frame();
   const $ = <T extends Element = HTMLElement>(sel: string) => host.querySelector<T & HTMLElement>(sel);
   const $$ = (sel: string) => Array.from(host.querySelectorAll<HTMLElement>(sel));
