@@ -5,7 +5,7 @@
 import { VoiceBar } from "./audio/ui";
 import { DeltaCoalescer, type FrameScheduler, type MergedDelta, animationFrameScheduler } from "./coalesce";
 import { JOURNAL_REQUEST_ID, ROOT } from "./constants";
-import { Actions } from "./editor";
+import { Actions } from "./actions";
 import { button, h } from "./dom";
 import { Header } from "./header";
 import { journalOf } from "./journal";
