@@ -46,3 +46,18 @@ export class FollowState {
     return hasContent && !this.following;
   }
 }
+
+/** The row a navigation key moves to from row `index` of `size` (`page` rows a page), or
+ * null for a key that does not move (the list's roving focus: arrows, Page Up/Down, Home,
+ * End). */
+export function rowKeyTarget(key: string, index: number, size: number, page: number): number | null {
+  switch (key) {
+    case "ArrowDown": return index + 1;
+    case "ArrowUp": return index - 1;
+    case "PageDown": return Math.min(size - 1, index + page);
+    case "PageUp": return Math.max(0, index - page);
+    case "Home": return 0;
+    case "End": return size - 1;
+    default: return null;
+  }
+}

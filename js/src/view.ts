@@ -2,11 +2,14 @@
 // list, the log and session panels and the editors. Each view keeps its own state and asks for
 // its own snapshot, so several views of one model stay consistent independently.
 
+import { Actions } from "./actions";
 import { VoiceBar } from "./audio/ui";
+import { copyToClipboard } from "./clipboard";
 import { DeltaCoalescer, type FrameScheduler, type MergedDelta, animationFrameScheduler } from "./coalesce";
 import { JOURNAL_REQUEST_ID, ROOT } from "./constants";
-import { Actions } from "./actions";
 import { button, h } from "./dom";
+import { ErrorBook, type KernelError, TOP_ERRORS } from "./errorbook";
+import { rowKeyTarget } from "./follow";
 import { Header } from "./header";
 import { journalOf } from "./journal";
 import { type KernelWatch, watchKernel } from "./kernel";
@@ -29,15 +32,7 @@ export interface ViewOptions {
 }
 
 const TRAITS = ["status", "endpoint", "dialect", "provider", "model_label", "status_reason", "responding", "session"] as const;
-const MAX_ERRORS = 200;
-/** Errors without an item shown at the top at once (the newest; "dismiss all" clears them). */
-const TOP_ERRORS = 3;
 const FLASH_MS = 1600;
-
-interface KernelError {
-  key: string;
-  error: ErrorView;
-}
 
 export class ConversationView {
   readonly root: HTMLElement;
@@ -56,8 +51,7 @@ export class ConversationView {
   private readonly expanded = new Set<string>();
   private readonly raw = new Set<string>();
   private readonly full = new Set<string>();
-  private errors: KernelError[] = [];
-  private errorSeq = 0;
+  private readonly errors = new ErrorBook();
   private loaded = false;
   private paintHandle: number | null = null;
   private destroyed = false;
@@ -249,7 +243,7 @@ export class ConversationView {
         }
         this.coalescer.clear();
         this.store.reset(m.items);
-        this.errors = m.errors.slice(-MAX_ERRORS).map((error) => ({ key: `k${this.errorSeq++}`, error }));
+        this.errors.reset(m.errors);
         this.log.reset(m.log);
         this.log.model.total = m.events ?? null;
         this.tools.reset(m);
@@ -303,8 +297,7 @@ export class ConversationView {
       this.actions.composer.setError(error.code ? `${error.message} (${error.code})` : error.message);
       return;
     }
-    this.errors.push({ key: `k${this.errorSeq++}`, error });
-    if (this.errors.length > MAX_ERRORS) this.errors.splice(0, this.errors.length - MAX_ERRORS);
+    this.errors.add(error);
     const id = error.item_id;
     if (id && this.store.has(id)) this.list.invalidateRow(id);
   }
@@ -314,8 +307,7 @@ export class ConversationView {
     this.expanded.delete(id);
     this.raw.delete(id);
     this.full.delete(id);
-    // its errors go with it (they would otherwise pile up at the top)
-    this.errors = this.errors.filter((e) => e.error.item_id !== id);
+    this.errors.itemGone(id);
     if (this.current === id) this.current = prev;
   }
 
@@ -444,7 +436,7 @@ export class ConversationView {
       this.topEditorSlot.replaceChildren();
     }
     // Errors that no shown item claims go to the top of the list: the newest few.
-    const orphan = this.errors.filter((e) => !e.error.item_id || !this.store.has(e.error.item_id));
+    const orphan = this.errors.orphans((id) => this.store.has(id));
     const shown = orphan.slice(-TOP_ERRORS);
     const keys = `${orphan.length}:${shown.map((e) => e.key).join(",")}`;
     if (this.errorArea.dataset.keys !== keys) {
@@ -467,7 +459,7 @@ export class ConversationView {
 
   private rowState(id: string): RowState {
     const errors: RowError[] = [];
-    for (const e of this.errors) if (e.error.item_id === id) errors.push(toRowError(e));
+    for (const e of this.errors.forItem(id)) errors.push(toRowError(e));
     const actionError = this.actions.rowErrors.get(id);
     if (actionError) errors.push({ message: actionError, key: `a:${id}` });
     return {
@@ -542,7 +534,7 @@ export class ConversationView {
         if (id && this.controls.live) this.actions.delete(id);
         break;
       case "dismiss-all":
-        this.errors = this.errors.filter((x) => x.error.item_id && this.store.has(x.error.item_id));
+        this.errors.dismissOrphans((x) => this.store.has(x));
         this.paintNow();
         break;
       case "dismiss-error": {
@@ -550,12 +542,8 @@ export class ConversationView {
         if (key.startsWith("a:")) {
           this.actions.dismissRowError(key.slice(2));
         } else {
-          const i = this.errors.findIndex((x) => x.key === key);
-          if (i >= 0) {
-            const [gone] = this.errors.splice(i, 1);
-            const itemId = gone?.error.item_id;
-            if (itemId && this.store.has(itemId)) this.list.invalidateRow(itemId);
-          }
+          const itemId = this.errors.dismiss(key);
+          if (itemId && this.store.has(itemId)) this.list.invalidateRow(itemId);
         }
         this.paintNow();
         break;
@@ -578,14 +566,8 @@ export class ConversationView {
     if (!id) return;
     const i = this.store.indexOf(id);
     const page = Math.max(1, Math.floor(this.list.viewport.clientHeight / 64));
-    let next = -1;
-    if (e.key === "ArrowDown") next = i + 1;
-    else if (e.key === "ArrowUp") next = i - 1;
-    else if (e.key === "PageDown") next = Math.min(this.store.size - 1, i + page);
-    else if (e.key === "PageUp") next = Math.max(0, i - page);
-    else if (e.key === "Home") next = 0;
-    else if (e.key === "End") next = this.store.size - 1;
-    else return;
+    const next = rowKeyTarget(e.key, i, this.store.size, page);
+    if (next === null) return;
     e.preventDefault();
     e.stopPropagation();
     const key = this.store.ids()[next];
@@ -601,23 +583,4 @@ function toRowError(e: KernelError): RowError {
 
 function str(v: unknown): string {
   return typeof v === "string" ? v : v === null || v === undefined ? "" : String(v);
-}
-
-/** Copy text; the button says "Copied" for a moment (or why it could not). */
-function copyToClipboard(text: string, btn: HTMLElement): void {
-  const done = (ok: boolean): void => {
-    btn.dataset.copied = ok ? "true" : "false";
-    const label = btn.getAttribute("aria-label") ?? "";
-    btn.title = ok ? "Copied" : "Copy failed: select the text instead";
-    setTimeout(() => {
-      delete btn.dataset.copied;
-      btn.title = label;
-    }, 1500);
-  };
-  const clip = typeof navigator !== "undefined" ? navigator.clipboard : undefined;
-  if (clip && typeof clip.writeText === "function") {
-    clip.writeText(text).then(() => done(true), () => done(false));
-  } else {
-    done(false);
-  }
 }
