@@ -321,15 +321,17 @@ class RecordingComm(BaseComm):
 
 
 @contextlib.contextmanager
-def recording_comms() -> Iterator[list[Any]]:
-    """Widgets created inside get a :class:`RecordingComm` (collected in the yielded list)."""
+def recording_comms(cls: type[RecordingComm] | None = None) -> Iterator[list[Any]]:
+    """Widgets created inside get a :class:`RecordingComm` (or ``cls``, a subclass; collected
+    in the yielded list)."""
     import comm
 
     made: list[Any] = []
     original = comm.create_comm
+    make = cls or RecordingComm
 
     def create(*args: Any, **kwargs: Any) -> Any:
-        c = RecordingComm(**kwargs)
+        c = make(**kwargs)
         made.append(c)
         return c
 

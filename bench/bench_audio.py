@@ -54,7 +54,6 @@ does not load the page's main thread while it measures.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import statistics
 import struct
@@ -63,12 +62,10 @@ import sys
 import tempfile
 import threading
 import time
-import wave
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench import REPO_ROOT, RecordingComm, Row, fmt_ms
+from bench import REPO_ROOT, RecordingComm, Row, fmt_ms, recording_comms
 
 SECONDS = 30
 QUICK_SECONDS = 8
@@ -182,26 +179,6 @@ class _AudioComm(RecordingComm):
                 a["wire"] += self.wire_bytes - before[1]
 
 
-@contextlib.contextmanager
-def _audio_comms() -> Iterator[list[_AudioComm]]:
-    """Widgets created inside get an :class:`_AudioComm` (``widget.comm``)."""
-    import comm
-
-    made: list[_AudioComm] = []
-    original = comm.create_comm
-
-    def create(*args: Any, **kwargs: Any) -> Any:
-        c = _AudioComm(**kwargs)
-        made.append(c)
-        return c
-
-    comm.create_comm = create
-    try:
-        yield made
-    finally:
-        comm.create_comm = original
-
-
 def _forwarded(url: str, text: str) -> dict[str, Any]:
     """One spoken answer through a widget: what its comm sent for the audio."""
     import realtime_nb as rnb
@@ -210,7 +187,7 @@ def _forwarded(url: str, text: str) -> dict[str, Any]:
     conv = rnb.connect(url=url, timeout=120)
     try:
         conv.update_session(output_modalities=["audio"])
-        with _audio_comms():
+        with recording_comms(_AudioComm):
             widget = ConversationWidget(conv)
         conv.create(text)
         t0 = time.perf_counter()
@@ -241,24 +218,6 @@ def widget_bytes() -> dict[str, Any]:
 
 # -------------------------------------------------------------------------------------------
 # in Chromium
-
-
-def _wav(path: Path, rate: int = 48000) -> Path:
-    """1 s of silence, 2 s of noise bursts, 3 s of silence (the fake microphone loops it)."""
-    import numpy as np
-
-    rng = np.random.default_rng(7)
-    parts = [np.zeros(rate)]
-    for _ in range(7):
-        parts += [rng.normal(0, 0.2, int(0.25 * rate)), np.zeros(int(0.06 * rate))]
-    parts.append(np.zeros(3 * rate))
-    pcm = (np.clip(np.concatenate(parts), -1, 1) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(rate)
-        f.writeframes(pcm.tobytes())
-    return path
 
 
 def _v1_frame(data: bytes) -> tuple[dict[str, Any], int, int] | None:
@@ -400,7 +359,7 @@ def page(quick: bool = False) -> dict[str, Any]:
     answers = QUICK_ANSWERS if quick else ANSWERS
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="rnb-bench-audio-") as tmp:
-        wav = _wav(Path(tmp) / "speech.wav")
+        wav = h.speech_wav(Path(tmp) / "speech.wav")
         # the Realtime server in a process of its own, as a real service is: the kernel's
         # threads do only the kernel's work
         proc, url = _server()
@@ -410,10 +369,8 @@ def page(quick: bool = False) -> dict[str, Any]:
             server.write_notebook("voice.ipynb", _cells(url))
             pw = sync_playwright().start()
             try:
-                browser = pw.chromium.launch(executable_path=h.CHROMIUM, args=[
-                    *h.CHROMIUM_ARGS, "--use-fake-ui-for-media-stream",
-                    "--use-fake-device-for-media-stream",
-                    f"--use-file-for-fake-audio-capture={wav}"])
+                browser = pw.chromium.launch(executable_path=h.CHROMIUM,
+                                             args=[*h.CHROMIUM_ARGS, *h.fake_mic_args(wav)])
                 context = browser.new_context(viewport={"width": 1400, "height": 1000})
                 context.set_default_timeout(60_000)
                 pg = context.new_page()

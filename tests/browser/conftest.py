@@ -220,8 +220,10 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+@contextlib.contextmanager
+def chromium(args: list[str] | None = None) -> Iterator[Any]:
+    """Debian's Chromium under Playwright (``args``: CHROMIUM_ARGS and more); a missing
+    browser skips, or fails in CI."""
     if not os.access(CHROMIUM, os.X_OK):
         msg = (
             f"{CHROMIUM} is missing: run `bash scripts/setup.sh` "
@@ -239,13 +241,46 @@ def browser() -> Iterator[Any]:
 
     pw = sync_playwright().start()
     try:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=args or CHROMIUM_ARGS)
         try:
             yield b
         finally:
             b.close()
     finally:
         pw.stop()
+
+
+def speech_wav(path: Path, rate: int = 48000) -> Path:
+    """A WAV for the fake microphone (it loops it): 1 s of silence, 2 s of speech-like noise
+    bursts (250 ms on, 60 ms off), 3 s of silence; 16-bit mono."""
+    import wave
+
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    parts = [np.zeros(rate)]
+    for _ in range(7):
+        parts += [rng.normal(0, 0.2, int(0.25 * rate)), np.zeros(int(0.06 * rate))]
+    parts.append(np.zeros(3 * rate))
+    pcm = (np.clip(np.concatenate(parts), -1, 1) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(rate)
+        f.writeframes(pcm.tobytes())
+    return path
+
+
+def fake_mic_args(wav: Path) -> list[str]:
+    """Chromium's flags for a fake microphone fed from ``wav``, allowed without asking."""
+    return ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={wav}"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture

@@ -24,15 +24,11 @@ cell that prints JSON (the kernel handles browser messages only while idle).
 from __future__ import annotations
 
 import json
-import os
-import wave
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, in_ci
+from .conftest import CHROMIUM_ARGS, chromium, fake_mic_args, speech_wav
 
 pytestmark = pytest.mark.browser
 
@@ -71,45 +67,12 @@ STATE = "state()"
 LONG = "the quick brown fox jumps over the lazy dog while seven bright lanterns glow " * 4
 
 
-def speech_wav(path: Path, rate: int = 48000) -> Path:
-    """1 s of silence, 2 s of noise bursts (250 ms on, 60 ms off), 3 s of silence."""
-    rng = np.random.default_rng(7)
-    parts = [np.zeros(rate)]
-    t = 0.0
-    while t < 2.0:
-        parts += [rng.normal(0, 0.2, int(0.25 * rate)), np.zeros(int(0.06 * rate))]
-        t += 0.31
-    parts.append(np.zeros(3 * rate))
-    pcm = (np.clip(np.concatenate(parts), -1, 1) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(rate)
-        f.writeframes(pcm.tobytes())
-    return path
-
-
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """Chromium with a fake microphone fed from a WAV (overrides conftest's ``browser``)."""
-    if not os.access(CHROMIUM, os.X_OK):
-        if in_ci():
-            pytest.fail(f"{CHROMIUM} is missing", pytrace=False)
-        pytest.skip(f"{CHROMIUM} is missing")
-    from playwright.sync_api import sync_playwright
-
     wav = speech_wav(tmp_path_factory.mktemp("mic") / "speech.wav")
-    args = [*CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={wav}"]
-    pw = sync_playwright().start()
-    try:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=args)
-        try:
-            yield b
-        finally:
-            b.close()
-    finally:
-        pw.stop()
+    with chromium([*CHROMIUM_ARGS, *fake_mic_args(wav)]) as b:
+        yield b
 
 
 def kernel_state(page: Any, run_cell: Any, cell_output_text: Any, index: int) -> dict[str, Any]:
