@@ -78,8 +78,6 @@ interface Live {
   chunks: DataView[];
 }
 
-type Send = (content: Record<string, unknown>, buffers?: ArrayBuffer[]) => void;
-
 export class AudioEngine {
   readonly state: EngineState = {
     audio: "idle",
