@@ -354,12 +354,37 @@ def test_an_interrupted_respond_cancels_its_response():
     call = respond(w)
     w.flush()
     w.core.forget(call, cancel=True)  # interrupted before response.created
+    # the next respond waits for the cancelled response to end: the server still counts it
+    # as active and would refuse a new one (conversation_already_has_active_response)
+    started = respond(w)
+    assert w.flush() == []
     w.created("resp_1", call.event_id)
     (cancel,) = w.flush()
     assert cancel == {"type": "response.cancel", "event_id": cancel["event_id"],
                       "response_id": "resp_1"}
-    started = respond(w)
-    w.flush()
+    w.recv({"type": "response.done", "response": {"id": "resp_1", "status": "cancelled",
+                                                   "output": []}})
+    assert w.core.send_ready and [e["type"] for e in w.flush()] == ["response.create"]
     w.created("resp_2", started.event_id)
     w.core.forget(started, cancel=True)  # interrupted while it runs: cancelled at once
     assert w.flush()[0]["response_id"] == "resp_2"
+    # a cancel the server refuses (the response had already ended) holds nothing back
+    third = respond(w)
+    assert w.flush() == []
+    w.recv({"type": "error", "error": {"type": "invalid_request_error",
+                                       "code": "response_cancel_not_active",
+                                       "message": "no active response",
+                                       "event_id": cancel_id(w, "resp_2")}})
+    assert [e["event_id"] for e in w.flush()] == [third.event_id]
+    # an out-of-band response (conversation "none") is never held
+    w.core.forget(third, cancel=True)
+    w.created("resp_3", third.event_id)
+    w.flush()
+    oob = w.core.submit(response_create({"conversation": "none"}), "response")
+    assert [e["event_id"] for e in w.flush()] == [oob.event_id]
+
+
+def cancel_id(w: Wire, response_id: str) -> str:
+    """The event_id of the response.cancel the client sent for ``response_id``."""
+    return next(e["payload"]["event_id"] for e in w.core.log.entries()
+                if e["type"] == "response.cancel" and e["payload"]["response_id"] == response_id)

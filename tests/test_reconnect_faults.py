@@ -127,8 +127,12 @@ def test_close_records_that_the_client_closed_it(proxied):
 
 
 def test_an_interrupted_respond_cancels_its_response():
-    with EmbeddedServer(chunk_delay=0.05) as server:
-        conv = rnb.connect(url=server.url, timeout=20)
+    with EmbeddedServer(chunk_delay=0.05) as server, FaultProxy(server.url) as proxy:
+        conv = rnb.connect(url=proxy.url, timeout=20)
+        # a slow link: the interrupt (at 0.3 s) comes before response.created (held 0.6 s), so
+        # the cancel can only follow that; the next respond must wait for the cancelled
+        # response to end, or the server refuses it (still active)
+        proxy.delay("in", "response.created", 0.6)
         try:
             conv.create("a fairly long question that takes a while to answer " * 3)
             timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))

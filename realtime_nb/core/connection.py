@@ -169,14 +169,11 @@ class Connection:
             self._outbox.take(call)
             self.calls.abandoned.pop(call.event_id, None)
         elif call.response_id is not None:
-            self._enqueue(response_cancel(call.response_id))
+            self._outbox.cancel(call.response_id, response_cancel(call.response_id))
+            self.send_ready = True
         else:
             call.cancel_on_create = True
-
-    def _enqueue(self, event: dict[str, Any]) -> Call:
-        call = self._outbox.add(event)
-        self.send_ready = True
-        return call
+            self._outbox.cancel_on_create.add(call.event_id)
 
     # ------------------------------------------------------------------ receiving
     def receive(self, frame: str | bytes, ts: float | None = None) -> ServerEvent | None:
@@ -222,6 +219,11 @@ class Connection:
             except Exception:  # (inline: this runs for every event)
                 logger.exception("realtime_nb listener %r failed", fn)
         etype = event.type
+        if self._outbox.holding and etype in ("response.done", "error"):
+            err = event.data.get("error")
+            if self._outbox.ended(event.response_id,
+                                  err.get("event_id") if isinstance(err, dict) else None):
+                self.send_ready = True  # a response held behind a cancelled one may go
         if etype == "error":
             self._on_error(event)
         elif self.calls.waiting or self.calls.abandoned:
@@ -249,7 +251,9 @@ class Connection:
         call = self.calls.match_created(event)
         if call is not None and call.cancel_on_create and event.response_id:
             call.cancel_on_create = False
-            self._enqueue(response_cancel(event.response_id))
+            self._outbox.cancel(event.response_id, response_cancel(event.response_id),
+                                call.event_id)
+            self.send_ready = True
 
     def callbacks_for(self, event: ServerEvent) -> list[Callback]:
         """The ``on(...)`` callbacks of this event (GA name, raw name, then ``"*"``)."""
