@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from realtime_nb.core.connection import Connection
-from realtime_nb.core.protocol import REQUEST_KEY, item_create, response_create
+from realtime_nb.core.protocol import REQUEST_KEY, item_create, response_cancel, response_create
 from realtime_nb.core.records import Change, ResponseChange
 from realtime_nb.core.validation import message
 from realtime_nb.errors import ConnectionClosedError, RealtimeServerError
@@ -388,3 +388,17 @@ def cancel_id(w: Wire, response_id: str) -> str:
     """The event_id of the response.cancel the client sent for ``response_id``."""
     return next(e["payload"]["event_id"] for e in w.core.log.entries()
                 if e["type"] == "response.cancel" and e["payload"]["response_id"] == response_id)
+
+
+def test_a_response_asked_for_after_a_cancel_waits_for_the_cancelled_one_to_end():
+    """conv.cancel(rid) (the barge-in sends one) then respond(): the server still runs rid."""
+    w = open_wire()
+    first = respond(w)
+    w.flush()
+    w.created("resp_1", first.event_id)
+    w.core.submit(response_cancel("resp_1"))
+    nxt = respond(w)
+    assert [e["type"] for e in w.flush()] == ["response.cancel"]
+    w.recv({"type": "response.done", "response": {"id": "resp_1", "status": "cancelled",
+                                                   "output": []}})
+    assert [e["event_id"] for e in w.flush()] == [nxt.event_id]

@@ -130,6 +130,8 @@ class Connection:
         if kind == "response" and self.dialect.response_metadata:
             event = tag_response(event)
         call = self._outbox.add(event, kind, key)
+        if event.get("type") == "response.cancel" and isinstance(event.get("response_id"), str):
+            self._outbox.cancelling[event["response_id"]] = event["event_id"]  # see .outbox
         if kind is not None:
             self.calls.add(call)
         self.send_ready = True
