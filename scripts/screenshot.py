@@ -3,9 +3,11 @@
 Run: .venv/bin/python scripts/screenshot.py [OUTDIR]      (default: docs/)
 
 Writes screenshot.png (light), screenshot-dark.png, screenshot-narrow.png (a 500 px window),
-screenshot-session.png (the session panel open) and screenshot-long.png (a long answer,
-collapsed). Uses the browser tests' harness (tests/browser/conftest.py): Debian's Chromium,
-a private JupyterLab on a free port, the embedded server (no key, no network).
+screenshot-session.png (the session panel open), screenshot-long.png (a long answer,
+collapsed) and screenshot-voice.png (a spoken turn with play buttons, a tool waiting for
+approval, the voice bar). Uses the browser tests' harness (tests/browser/conftest.py):
+Debian's Chromium, a private JupyterLab on a free port, the embedded server (no key, no
+network).
 """
 
 from __future__ import annotations
@@ -36,6 +38,39 @@ LONG = "\n\n".join(
         for k in range(1, 9))
     for d in range(1, 8))
 
+#: A spoken turn (noise bursts as the microphone, the embedded server's voice answering), then
+#: a tool that asks for approval, waiting on Approve / Deny.
+VOICE = """import time
+import numpy as np
+vc = rnb.connect()
+vc.update_session(turn_detection={"type": "server_vad", "silence_duration_ms": 300},
+                  output_modalities=["audio"], input_transcription="whisper-1")
+
+@vc.tool(approve=True)
+def delete_file(path: str) -> str:
+    \"\"\"Delete a file from the workspace.
+
+    Args:
+        path: The file to delete.
+    \"\"\"
+    return f"deleted {path}"
+
+rate = 24000
+rng = np.random.default_rng(7)
+burst = lambda: np.concatenate([rng.normal(0, 0.2, rate // 4), np.zeros(rate // 16)])
+signal = np.concatenate([np.zeros(rate // 2), *[burst() for _ in range(5)],
+                         np.zeros(rate)]).astype(np.float32)
+turn = vc.done_items(timeout=30)
+for start in range(0, len(signal), rate // 10):  # 100 ms chunks, in real time
+    vc.send_audio(signal[start:start + rate // 10])
+    time.sleep(0.1)
+next(item for item in turn if item.role == "assistant")
+turn.close()
+vc.update_session(turn_detection=None)
+vc.create('Please use delete_file for "/tmp/old_notes.txt".')
+vc.respond()
+vc"""
+
 CELLS = [
     f"""import json
 import realtime_nb as rnb
@@ -57,6 +92,7 @@ conv""",
 long.create("Plan a week of walks in Oslo, day by day.")
 long.create(role="assistant", text={LONG!r})
 long""",
+    VOICE,
 ]
 
 
@@ -96,12 +132,14 @@ def main() -> None:
             page.add_style_tag(content=".rnb-root { --rnb-list-max-height: 2000px; }")
             lab.run_all(page)
             page.wait_for_function(
-                "document.querySelectorAll('.rnb-root').length === 2 && "
+                "document.querySelectorAll('.rnb-root').length === 3 && "
                 "[...document.querySelectorAll('.rnb-root')[0].querySelectorAll('.rnb-item')]"
                 ".filter(r => r.dataset.role === 'assistant').length === 2")
             lab_hide_sidebar(page)
             shot(page, 0, out / "screenshot.png", hover=2)
             shot(page, 1, out / "screenshot-long.png")
+            page.locator(".rnb-root").nth(2).locator(".rnb-tool button").first.wait_for()
+            shot(page, 2, out / "screenshot-voice.png")
             root = page.locator(".rnb-root").first
             root.get_by_role("button", name="Toggle session panel").click()
             shot(page, 0, out / "screenshot-session.png")
