@@ -26,7 +26,7 @@ from realtime_nb.core.connection import Connection
 from realtime_nb.errors import RealtimeServerError
 from realtime_nb.server import EmbeddedServer
 
-STREAMS = Path(__file__).resolve().parents[2] / "shared" / "real-streams"
+STREAMS = Path(__file__).resolve().parent / "real_streams"
 VAD = {"type": "server_vad", "silence_duration_ms": 300}
 
 
@@ -326,7 +326,6 @@ def replay(name: str) -> Any:
     return conv
 
 
-@pytest.mark.skipif(not STREAMS.is_dir(), reason="shared/real-streams is not beside the repo")
 def test_real_voice_stream_with_truncation_replayed():
     conv = replay("beta_webrtc_interrupt_truncate.jsonl")
     greeting = "item_BaU74LY2Poiq8lBMVXZ4R"
