@@ -221,7 +221,7 @@ class Connection:
             except Exception:  # (inline: this runs for every event)
                 logger.exception("realtime_nb listener %r failed", fn)
         etype = event.type
-        if self._outbox.holding and etype in ("response.done", "error"):
+        if (etype == "response.done" or etype == "error") and self._outbox.holding:
             err = event.data.get("error")
             if self._outbox.ended(event.response_id,
                                   err.get("event_id") if isinstance(err, dict) else None):
@@ -235,7 +235,7 @@ class Connection:
         if etype == "session.created":
             if self.live:
                 self._on_greeting()
-        elif self.life.greeted and etype != "error":
+        elif etype != "error" and not self.life.healthy and self.life.greeted:
             self.life.healthy = True  # the server does more than greet: the socket works
         return records
 
