@@ -48,8 +48,7 @@ class Outbox:
     def head(self) -> Call | None:
         """The next call to send (``None``: none, or a new response must wait, see above)."""
         call = self._calls[0] if self._calls else None
-        if (call is not None and (self.cancelling or self.cancel_on_create)
-                and _starts_response(call.event)):
+        if call is not None and self.holding and _starts_response(call.event):
             return None
         return call
 
