@@ -120,8 +120,10 @@ class Item:
 
     def merge(self, new: Item) -> None:
         """Fold a newer snapshot of this item in, never losing text or downgrading a final
-        status (a retrieve may omit text a delta stream already delivered)."""
-        if new.status is not None and not (self.status in FINAL_STATUSES
+        status (a retrieve may omit text a delta stream already delivered). An item past
+        ``in_progress`` never goes back to it, whatever word the server used for where it
+        went (a status outside :data:`FINAL_STATUSES` included)."""
+        if new.status is not None and not (self.status not in (None, "in_progress")
                                            and new.status == "in_progress"):
             self.status = new.status
         self.type = new.type if new.type != "unknown" else self.type
