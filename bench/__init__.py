@@ -344,8 +344,7 @@ def recording_comms(cls: type[RecordingComm] | None = None) -> Iterator[list[Any
 
 def detach_widget(widget: Any, core: Any) -> None:
     """Stop a widget from listening to a core (the benchmarks create several in turn)."""
-    for lst, fn in ((core.record_listeners, widget._on_records),
-                    (core.log_listeners, widget._on_log),
-                    (core.status_listeners, widget._on_status)):
-        with contextlib.suppress(ValueError):
-            lst.remove(fn)
+    core.record_listeners.remove(widget._on_records)
+    core.log_listeners.remove(widget._on_log)
+    with contextlib.suppress(ValueError):
+        core.status_listeners.remove(widget._on_status)

@@ -25,7 +25,7 @@ class Wire:
         self.core = Connection(**kwargs)
         self.now = 0.0
         self.records: list[Any] = []
-        self.core.record_listeners.append(lambda recs, event: self.records.extend(recs))
+        self.core.record_listeners.add(lambda recs, event: self.records.extend(recs))
         self.n = 0
         self.open()
 

@@ -54,8 +54,9 @@ class AudioMixin(Part):
     def _attach(self) -> None:
         super()._attach()
         self._audio = AudioStore(self._core)
-        self._core.record_listeners.insert(0, self._audio.on_records)  # before conv.df's
-        self._core.record_listeners.append(self._audio.after_records)
+        listeners = self._core.record_listeners  # the store first: conv.df reads its lengths
+        listeners.add(self._audio.on_records, types=self._audio.handled, first=True)
+        listeners.add(self._audio.after_records, deltas=False)
         self._frame.audio_seconds = self._audio.seconds
         self._core.audio_of = self._audio.replay_audio  # a reconnect replays user audio
 

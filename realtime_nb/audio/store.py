@@ -96,6 +96,11 @@ class AudioStore:
         return asked or session_rate(core.model.session, beta, side, default)
 
     # ------------------------------------------------------------------ listener
+    @property
+    def handled(self) -> frozenset[str]:
+        """The event types :meth:`on_records` acts on (it listens to these alone)."""
+        return frozenset(self._handlers)
+
     def on_records(self, records: list[Record], event: ServerEvent) -> None:
         """The record listener (first of the core's: the frame reads lengths from here)."""
         handler = self._handlers.get(event.type)

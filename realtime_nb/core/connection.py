@@ -32,6 +32,7 @@ from .conversation import Conversation
 from .eventlog import CountingLog, EventLog, LogEntry
 from .items import Item
 from .lifecycle import LIVE, Lifecycle, Step
+from .listeners import Listeners
 from .outbox import Outbox
 from .protocol import (
     ServerEvent,
@@ -85,8 +86,8 @@ class Connection:
         self.session_config: dict[str, Any] = {}
         #: Set when something new waits in the outbox (the session wakes its sender).
         self.send_ready = False
-        self.record_listeners: list[RecordListener] = []
-        self.log_listeners: list[LogListener] = []
+        self.record_listeners: Listeners[RecordListener] = Listeners()  # (records, event)
+        self.log_listeners: Listeners[LogListener] = Listeners()  # (seq), by entry type
         self.status_listeners: list[StatusListener] = []
         self.callbacks: dict[str, list[Callback]] = {}
         self._outbox = Outbox()
@@ -152,7 +153,7 @@ class Connection:
         event = call.event
         if event.get("type") == "session.update" and isinstance(event.get("session"), dict):
             self.session_config.update(event["session"])
-        self._emit_log(self.log.append("out", event, ts))
+        self._emit_log(self.log.append("out", event, ts), str(event.get("type")))
         if call.kind is None:
             call.finish(None)
 
@@ -199,7 +200,7 @@ class Connection:
         text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
         self.skipped += 1
         self._emit_log(self.log.append("in", {"type": "invalid", "raw": text[:2000]}, ts,
-                                       note=reason))
+                                       note=reason), "invalid")
         logger.info("skipped a server frame: %s", reason)  # in the log and conv.skipped
 
     def apply(self, event: ServerEvent, raw: str | bytes | None = None) -> list[Record]:
@@ -213,14 +214,9 @@ class Connection:
                 self.log.set_note(seq, "; ".join(notes))
                 logger.info("skipped %s: %s", event.type, "; ".join(notes))
                 break
-        if self.log_listeners:
-            self._emit_log(seq)
-        for fn in self.record_listeners:
-            try:
-                fn(records, event)
-            except Exception:  # (inline: this runs for every event)
-                logger.exception("realtime_nb listener %r failed", fn)
         etype = event.type
+        self.log_listeners.call(etype, seq)
+        self.record_listeners.call(etype, records, event)
         if (etype == "response.done" or etype == "error") and self._outbox.holding:
             err = event.data.get("error")
             if self._outbox.ended(event.response_id,
@@ -318,11 +314,11 @@ class Connection:
     def log_local(self, payload: dict[str, Any], ts: float | None = None) -> None:
         """Log the client's own record of something (``direction == "local"``; ``payload``
         needs a ``type``, e.g. ``realtime_nb.tool``)."""
-        self._emit_log(self.log.append("local", payload, ts, type=payload["type"]))
+        self._emit_log(self.log.append("local", payload, ts, type=payload["type"]),
+                       payload["type"])
 
-    def _emit_log(self, seq: int) -> None:
-        for fn in self.log_listeners:
-            _safe(fn, seq)
+    def _emit_log(self, seq: int, entry_type: str) -> None:
+        self.log_listeners.call(entry_type, seq)
 
     # ------------------------------------------------------------------ reconnect
     def _rebuild(self, why: str) -> None:
@@ -363,8 +359,7 @@ class Connection:
         """Hand records no server event caused (a resync) to the record listeners."""
         if records:
             cause = ServerEvent("realtime_nb.resync", "realtime_nb.resync", {})
-            for fn in self.record_listeners:
-                _safe(fn, records, cause)
+            self.record_listeners.call(cause.type, records, cause)
 
     # ------------------------------------------------------------------ saved sessions
     def load_entry(self, entry: LogEntry) -> None:
@@ -376,12 +371,12 @@ class Connection:
             if payload.get("type") == "session.update" and isinstance(payload.get("session"),
                                                                        dict):
                 self.session_config.update(payload["session"])
-            self._emit_log(self.log.append("out", payload, ts))
+            self._emit_log(self.log.append("out", payload, ts), str(payload.get("type")))
         elif direction == "local":
             if entry["type"] == "realtime_nb.resync":
                 self._redo_resync(payload, ts)
             self._emit_log(self.log.append("local", payload, ts, type=entry["type"],
-                                           note=entry["note"]))
+                                           note=entry["note"]), entry["type"])
         elif entry["type"] == "invalid":
             self.invalid(str(payload.get("raw", "")), entry["note"] or "invalid frame", ts)
         else:

@@ -252,12 +252,14 @@ class Conversation:
         delta = event.data.get("delta")
         if not isinstance(delta, str):
             return [Skipped(event.type, "delta is not a string")]
-        part = self._part(item, ci or 0, part_type)
+        ci = ci or 0
+        content = item.content  # (the part exists but for the first delta of a stream)
+        part = content[ci] if ci < len(content) else self._part(item, ci, part_type)
         old = part.get(key)
         part[key] = (old if isinstance(old, str) else "") + delta
         if item.status is None and item.id not in self._done:
             item.status = "in_progress"
-        return [self._updated(item, event, Delta(key, delta, ci or 0))]  # type: ignore[arg-type]
+        return [self._updated(item, event, Delta(key, delta, ci))]  # type: ignore[arg-type]
 
     def _text_done(self, event: ServerEvent, key: str, field_name: str,
                    part_type: str) -> list[Record]:

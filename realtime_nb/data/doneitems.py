@@ -40,7 +40,7 @@ class _Subscriber:
             if self._core.status in ("closed", "error"):
                 self._finished = True
             else:
-                self._core.record_listeners.append(self._on_records)
+                self._core.record_listeners.add(self._on_records, deltas=False)
                 self._core.status_listeners.append(self._on_status)
         return self
 
@@ -73,10 +73,9 @@ class _Subscriber:
 
     def close(self) -> None:
         with self._lock:
-            for listeners, fn in ((self._core.record_listeners, self._on_records),
-                                  (self._core.status_listeners, self._on_status)):
-                with contextlib.suppress(ValueError):
-                    listeners.remove(fn)
+            self._core.record_listeners.remove(self._on_records)
+            with contextlib.suppress(ValueError):
+                self._core.status_listeners.remove(self._on_status)
         with self._cond:
             self._finished = True
 

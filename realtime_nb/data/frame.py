@@ -123,7 +123,7 @@ class ItemFrame:
                         self._response_of[item.id] = rid
                     if core.model.is_done(item.id):
                         self._new_row(item, _NAN)
-                core.record_listeners.append(self.on_records)
+                core.record_listeners.add(self.on_records)
 
     # ---------------------------------------------------------------- order
     def _link(self, item_id: str, after: str | None, ts: float) -> None:

@@ -43,6 +43,9 @@ PREBUFFER_S = 0.05
 FALLBACK_S = 0.4
 #: A push-to-talk shorter than this is dropped (the server refuses to commit less).
 MIN_COMMIT_MS = 100
+#: The server events the voice acts on (see ``_on_records``).
+_HEARD = ("response.output_audio.done", "response.done", "input_audio_buffer.speech_started",
+          "session.created", "session.updated")
 
 
 @dataclass
@@ -101,7 +104,7 @@ class Voice:
     def attach(self) -> None:
         """Listen (caller holds the conversation lock)."""
         self._conv.on_audio(self._on_delta)
-        self._core.record_listeners.append(self._on_records)
+        self._core.record_listeners.add(self._on_records, types=_HEARD)
 
     # ------------------------------------------------------------------ what views show
     def trait(self) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from .actions import Actions
 from .changebatch import ChangeBatch
 from .fallback import Fallback
 from .messages import WidgetErrors, collapse_deltas, error_view, item_view, message_of
-from .toolstate import ToolState
+from .toolstate import TOOL_EVENT, ToolState
 from .voice import Voice
 
 if TYPE_CHECKING:
@@ -118,11 +118,11 @@ class ConversationWidget(anywidget.AnyWidget):
                              session=dict(self._core.model.session),
                              status=self._core.status, status_reason=self._reason(),
                              **kwargs)
-            self._core.record_listeners.append(self._on_records)
+            self._core.record_listeners.add(self._on_records)
             self._voice.attach()
             self.voice = self._voice.trait()
-            self._core.log_listeners.append(self._on_log)
-            self._core.log_listeners.append(self._tools.on_log)
+            self._core.log_listeners.add(self._on_log)
+            self._core.log_listeners.add(self._tools.on_log, types=(TOOL_EVENT,))
             self._core.status_listeners.append(self._on_status)
         self.on_msg(self._on_front_message)
 

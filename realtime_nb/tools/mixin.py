@@ -78,7 +78,7 @@ class ToolsMixin(Part):
         self._tools = {}
         self._named_tools = []
         self._tool_runner = ToolRunner(_Host(self))
-        self._core.record_listeners.append(self._tool_runner.on_records)
+        self._core.record_listeners.add(self._tool_runner.on_records, deltas=False)
 
     def _carry(self, other: Any) -> None:
         super()._carry(other)
