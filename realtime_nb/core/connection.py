@@ -255,9 +255,12 @@ class Connection:
 
     def callbacks_for(self, event: ServerEvent) -> list[Callback]:
         """The ``on(...)`` callbacks of this event (GA name, raw name, then ``"*"``)."""
+        cbs, etype, raw = self.callbacks, event.type, event.raw_type
+        if etype not in cbs and raw not in cbs and "*" not in cbs:
+            return []  # most events of a session with a few callbacks: nothing to build
         out: list[Callback] = []
-        for key in dict.fromkeys((event.type, event.raw_type, "*")):
-            out += self.callbacks.get(key, ())
+        for key in dict.fromkeys((etype, raw, "*")):
+            out += cbs.get(key, ())
         return out
 
     # ------------------------------------------------------------------ socket life
