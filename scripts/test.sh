@@ -33,7 +33,7 @@ bash scripts/setup.sh </dev/null
 summary+=("ok    set-up (${SECONDS}s)")
 
 lint_dirs=()
-for d in realtime_nb tests bench scripts; do
+for d in realtime_nb realtime_nb_serverext tests bench scripts; do
     [[ -d "$d" ]] && lint_dirs+=("$d")
 done
 if ((${#lint_dirs[@]})); then

@@ -35,7 +35,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,7 +144,8 @@ def _isolated_env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def start_lab_server(tmp: Path) -> LabServer:
+def start_lab_server(tmp: Path, extra_args: Sequence[str] = ()) -> LabServer:
+    """JupyterLab on a free port, isolated in ``tmp``; ``extra_args`` go on its command line."""
     root = tmp / "root"
     root.mkdir(parents=True, exist_ok=True)
     port = _free_port()
@@ -157,6 +158,7 @@ def start_lab_server(tmp: Path) -> LabServer:
         f"--LabApp.workspaces_dir={tmp / 'workspaces'}",
         # window.jupyterapp: tests switch the theme with the app's own command
         "--LabApp.expose_app_in_browser=True",
+        *extra_args,
     ]  # fmt: skip
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
