@@ -41,7 +41,8 @@ The widget's audio (issue 13's browser figures, each from one run):
   - ``speech_started`` in the kernel to playback stopped in the page (when the worklet stopped
     rendering the item), hands-free (server VAD) with the microphone streaming throughout and
     a long answer asked for again after each stop, median of ``BARGE_INS``, target <= 50 ms
-    (one barge-in alone moved between 45 and 115 ms from run to run);
+    (one barge-in alone moved between 45 and 115 ms from run to run while Nagle's algorithm
+    held Jupyter Server's frames to the page; ``realtime_nb_serverext`` turns it off);
   - browser -> kernel microphone bytes while hands-free streams: each ``mic`` message's
     content part plus its buffers as the page's WebSocket frames carry them (parsed from
     JupyterLab's v1 kernel protocol) against the PCM16 they carry, target <= 1.05x; the

@@ -60,8 +60,9 @@ N_EVENTS = 100_000
 QUICK_EVENTS = 20_000
 TARGET_DA = 0.5
 TARGET_DC = 4.0
-#: Back-to-back pairs of now / REV with ``--against``.
-PAIRS = 5
+#: Back-to-back pairs of now / REV with ``--against`` (5 gave medians from 0.73 to 0.93 for
+#: the same two trees: one disturbed pair in five moves the median).
+PAIRS = 10
 TARGET_AGAINST = 0.9
 GO = json.dumps({"type": "session.update", "event_id": "event_go", "session": {"type": "realtime"}})
 
@@ -176,11 +177,12 @@ def realtime_nb_session(url: str, n: int, widget: bool,
             if log_panel:  # what a view sends when its log panel opens
                 w._on_front_message(w, {"kind": "log_watch", "view": "bench", "open": True}, [])
         conv.on("rate_limits.updated", lambda e: done.set())
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         conv.send(json.loads(GO))
         if not done.wait(600):
             raise RuntimeError("realtime_nb never received the sentinel")
         t = time.perf_counter() - t0
+        info["cpu"] = time.process_time() - c0  # every thread of the process, same window
         log = conv.log
         got_in = sum(1 for e in log if e["direction"] == "in")
         assert got_in == n + 1, f"conv.log holds {got_in} server events, not {n + 1}"
@@ -222,14 +224,17 @@ if {tree!r}:
     sys.path.insert(0, {tree!r})  # ... unless another tree of realtime_nb is asked for
 import realtime_nb
 from bench.bench_ingest import realtime_nb_session
-t, _ = realtime_nb_session({url!r}, {n}, widget=True)
-print(json.dumps({{"t": t, "where": realtime_nb.__file__}}))
+t, info = realtime_nb_session({url!r}, {n}, widget=True)
+print(json.dumps({{"t": t, "cpu": info["cpu"], "where": realtime_nb.__file__}}))
 """
 
 
-def session_in_child(url: str, n: int, tree: Path | None) -> float:
-    """(d) in a fresh interpreter, with realtime_nb from ``tree`` (None: this checkout)."""
-    return _child(_CHILD.format(root=str(REPO_ROOT), tree=str(tree or ""), url=url, n=n), tree)
+def session_in_child(url: str, n: int, tree: Path | None) -> tuple[float, float]:
+    """(d) in a fresh interpreter, with realtime_nb from ``tree`` (None: this checkout): the
+    seconds from the "go" to the sentinel and the CPU seconds of the client process in that
+    window (every thread; less moved by the machine's other work than the wall)."""
+    got = _child(_CHILD.format(root=str(REPO_ROOT), tree=str(tree or ""), url=url, n=n), tree)
+    return float(got["t"]), float(got["cpu"])
 
 
 _OFFLINE_CHILD = """
@@ -264,32 +269,36 @@ print(json.dumps({{"t": best, "where": realtime_nb.__file__}}))
 """
 
 
-def _child(code: str, tree: Path | None) -> float:
+def _child(code: str, tree: Path | None) -> dict[str, Any]:
     out = subprocess.run([sys.executable, "-c", code], cwd=tempfile.gettempdir(),
                          capture_output=True, text=True, check=True)
     got = json.loads(out.stdout.strip().splitlines()[-1])
     expected = str(tree) if tree else str(REPO_ROOT)
     assert got["where"].startswith(expected), f"measured {got['where']}, not {expected}"
-    return float(got["t"])
+    return got
 
 
 def offline_in_child(n: int, tree: Path | None) -> float:
     """(d)'s processing without the socket (parse, log, model, ``conv.df``, the widget's
     messages built and signed), in a fresh interpreter, realtime_nb from ``tree``."""
-    return _child(_OFFLINE_CHILD.format(root=str(REPO_ROOT), tree=str(tree or ""), n=n), tree)
+    code = _OFFLINE_CHILD.format(root=str(REPO_ROOT), tree=str(tree or ""), n=n)
+    return float(_child(code, tree)["t"])
 
 
 def against_pairs(url: str, n: int, tree: Path, pairs: int) -> dict[str, list[float]]:
     """(d) now and at ``tree``, over the socket and offline, in back-to-back pairs (which one
     goes first alternates): each pair shares the machine's mood of the moment, so the median
     of the pairs' ratios says more than a ratio of two best-ofs on a noisy machine."""
-    out: dict[str, list[float]] = {"now": [], "rev": [], "off_now": [], "off_rev": []}
+    out: dict[str, list[float]] = {"now": [], "rev": [], "off_now": [], "off_rev": [],
+                                   "cpu_now": [], "cpu_rev": []}
     for i in range(pairs):
         order = [None, tree] if i % 2 == 0 else [tree, None]
         for where in order:
             key = "now" if where is None else "rev"
             gc.collect()
-            out[key].append(session_in_child(url, n, where))
+            t, cpu = session_in_child(url, n, where)
+            out[key].append(t)
+            out["cpu_" + key].append(cpu)
         for where in order:
             key = "off_now" if where is None else "off_rev"
             out[key].append(offline_in_child(n, where))
@@ -329,7 +338,7 @@ def run(quick: bool = False, n: int | None = None, repeats: int = 2,
         server.stop()
         if tree is not None:
             shutil.rmtree(tree, ignore_errors=True)
-    rate = {k: n / min(v) for k, v in times.items()}
+    rate = {k: n / min(v) for k, v in times.items() if not k.startswith("cpu_")}
     out = {
         "n_events": n,
         "seconds": {k: min(v) for k, v in times.items()},
@@ -341,12 +350,13 @@ def run(quick: bool = False, n: int | None = None, repeats: int = 2,
     }
     if against:
         out["against"] = against
-        for pre in ("", "off_"):
+        for pre in ("", "off_", "cpu_"):
             ratios = [r / w for w, r in zip(times[pre + "now"], times[pre + "rev"], strict=True)]
             out[pre + "now_over_rev"] = statistics.median(ratios)
             out[pre + "now_over_rev_pairs"] = ratios
-            out["events_per_s"][pre + "now"] = n / statistics.median(times[pre + "now"])
-            out["events_per_s"][pre + "rev"] = n / statistics.median(times[pre + "rev"])
+            if pre != "cpu_":
+                out["events_per_s"][pre + "now"] = n / statistics.median(times[pre + "now"])
+                out["events_per_s"][pre + "rev"] = n / statistics.median(times[pre + "rev"])
     return out
 
 
@@ -395,6 +405,10 @@ def _against_rows(r: dict[str, Any]) -> list[Row]:
         Row(f"ingest (d) without the socket, now / at {rev} (median of pairs)",
             fmt_rate(rate["off_now"]), fmt_rate(rate["off_rev"]),
             f"{r['off_now_over_rev']:.2f} ({spread('off_now_over_rev')})"),
+        Row(f"ingest (d) client CPU seconds, at {rev} / now (median of pairs)",
+            f"{statistics.median(r['all_seconds']['cpu_now']):.2f} s",
+            f"{statistics.median(r['all_seconds']['cpu_rev']):.2f} s",
+            f"{r['cpu_now_over_rev']:.2f} ({spread('cpu_now_over_rev')})"),
     ]
 
 
