@@ -61,20 +61,11 @@ class Listeners(Generic[F]):
     def call(self, event_type: str, *args: Any) -> None:
         """Call the listeners of ``event_type`` with ``args``; one that fails is logged and
         the others still run (a listener must never break ingestion)."""
-        for fn in self._by_type.get(event_type) or self.of(event_type):
+        for fn in self.of(event_type):
             try:
                 fn(*args)
             except Exception:
                 logger.exception("realtime_nb listener %r failed", fn)
-
-    def __bool__(self) -> bool:
-        return bool(self._entries)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def __contains__(self, fn: object) -> bool:
-        return any(e[0] == fn for e in self._entries)
 
 
 __all__ = ["Listeners", "is_delta"]
